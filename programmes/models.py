@@ -1,0 +1,271 @@
+"""Providers, programmes, referrals, appointments with attendance, escalations, notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cases.models import Case, Force, SchemePolicy, StatusChange
+
+
+class Provider(models.Model):
+    """An organisation that runs programmes: a charity, a treatment service, a council team."""
+
+    name = models.CharField(max_length=150, unique=True)
+    contact_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Programme(models.Model):
+    """An education or treatment programme a provider runs for the forces it serves."""
+
+    class Kind(models.TextChoices):
+        EDUCATION = "education", "Education"
+        TREATMENT = "treatment", "Treatment"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="programmes")
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    sessions_required = models.PositiveSmallIntegerField(default=1)
+    forces_served = models.ManyToManyField(Force, related_name="programmes")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="programme_name_per_provider"),
+            models.CheckConstraint(
+                condition=Q(sessions_required__gte=1), name="programme_needs_a_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider.name})"
+
+
+class ReferralStatus(models.TextChoices):
+    NEW = "new", "New"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined by provider"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    FLAGGED = "flagged", "Flagged for escalation"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+OPEN_REFERRAL_STATUSES = [
+    ReferralStatus.NEW,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.IN_PROGRESS,
+    ReferralStatus.FLAGGED,
+]
+
+
+class Referral(models.Model):
+    """A case sent to a programme, with the deadlines computed from the force's policy."""
+
+    reference = models.CharField(max_length=30, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="referrals")
+    policy = models.ForeignKey(SchemePolicy, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.NEW
+    )
+    first_appointment_due = models.DateTimeField()
+    completion_due = models.DateTimeField()
+    extensions = models.PositiveSmallIntegerField(default=0)
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    referred_at = models.DateTimeField(auto_now_add=True)
+    decline_reason = models.TextField(blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-referred_at"]
+        constraints = [
+            # A case is with at most one programme at a time.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(status__in=OPEN_REFERRAL_STATUSES),
+                name="one_open_referral_per_case",
+            ),
+            models.CheckConstraint(
+                condition=Q(completion_due__gte=models.F("first_appointment_due")),
+                name="referral_completion_after_first_appointment",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "first_appointment_due"], name="referral_due_first"),
+            models.Index(fields=["status", "completion_due"], name="referral_due_completion"),
+            models.Index(fields=["updated_at"], name="referral_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReferralStatusChange(StatusChange):
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="status_changes")
+
+
+class GroupSession(models.Model):
+    """One sitting of a programme that several people are booked on."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="sessions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    online = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+        ]
+
+
+class Appointment(models.Model):
+    """A booked appointment for one referral; attendance is recorded against it."""
+
+    class Kind(models.TextChoices):
+        ASSESSMENT = "assessment", "Assessment"
+        SESSION = "session", "Session"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="appointments")
+    group_session = models.ForeignKey(
+        GroupSession, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    starts_at = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SESSION)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
+    location = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "group_session"],
+                condition=Q(group_session__isnull=False),
+                name="one_booking_per_group_session",
+            ),
+        ]
+
+
+class Attendance(models.Model):
+    """An attendance outcome. Corrections add a row; the earlier one is kept, not current."""
+
+    class Outcome(models.TextChoices):
+        ATTENDED = "attended", "Attended"
+        LATE = "late", "Attended late"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+        CANCELLED_BY_PROVIDER = "cancelled_by_provider", "Cancelled by provider"
+        EXCUSED = "excused", "Excused absence"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="attendance")
+    outcome = models.CharField(max_length=30, choices=Outcome.choices)
+    reason = models.TextField(blank=True, help_text="Required for an excused absence and for a correction")
+    is_current = models.BooleanField(default=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment"], condition=Q(is_current=True), name="one_current_attendance"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="excused") | ~Q(reason=""), name="excused_absence_has_reason"
+            ),
+        ]
+
+
+class Escalation(models.Model):
+    """A referral flagged by the deadline sweep, waiting for or holding a supervisor's decision."""
+
+    class Rule(models.TextChoices):
+        FIRST_APPOINTMENT_MISSED = "first_appointment_missed", "No first appointment attended by the deadline"
+        COMPLETION_MISSED = "completion_missed", "Not completed by the deadline"
+        TOO_MANY_ABSENCES = "too_many_absences", "More unexcused absences than the policy allows"
+
+    class Decision(models.TextChoices):
+        PROSECUTE = "prosecute", "Refer for prosecution"
+        EXTEND = "extend", "Extend the deadline"
+        RE_REFER = "re_refer", "Re-refer to another programme"
+        NO_FURTHER_ACTION = "no_further_action", "No further action"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="escalations")
+    rule = models.CharField(max_length=30, choices=Rule.choices)
+    facts = models.JSONField(help_text="What the sweep saw when the rule fired")
+    flagged_at = models.DateTimeField(auto_now_add=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices, blank=True)
+    rationale = models.TextField(blank=True)
+    new_deadline = models.DateTimeField(null=True, blank=True)
+    new_programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["flagged_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral"], condition=Q(decided_at__isnull=True), name="one_open_escalation_per_referral"
+            ),
+            models.CheckConstraint(
+                name="escalation_decision_complete",
+                condition=Q(decided_at__isnull=True, decision="", decided_by__isnull=True)
+                | (Q(decided_at__isnull=False, decided_by__isnull=False) & ~Q(decision="") & ~Q(rationale="")),
+            ),
+        ]
+
+
+class Notification(models.Model):
+    """The outbox: a message waits here until a Celery task has sent it."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    recipient = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications")
+    dedupe_key = models.CharField(max_length=100, unique=True, help_text="One message per purpose")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]

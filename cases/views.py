@@ -1,3 +1,282 @@
-from django.shortcuts import render
+"""Pages for the custody officer's journey: find or add the person, log the case, check
+eligibility, record the offer and refer. Thin: each parses input, calls one selector or
+service, and renders; DomainError becomes an error on the form or the page."""
 
-# Create your views here.
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from audit.services import audit_many, audit_record
+from cases import forms, selectors, services
+from cases.errors import DomainError
+from cases.models import CaseStatus, Exclusion, Person
+from cases.timeline import case_timeline
+from programmes.selectors import programmes_serving, referrals_for_case
+from programmes.services import referral_create
+
+PERSON_TOKEN_SALT = "cases.person-choice"
+PERSON_TOKEN_MAX_AGE = 4 * 60 * 60
+
+
+def force_staff_required(view):
+    """Only custody officers and supervisors of a force reach the case pages; others get 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _person_token(person: Person) -> str:
+    # A signed token, not a raw id, so a person cannot be opened by guessing numbers.
+    return signing.dumps(person.pk, salt=PERSON_TOKEN_SALT)
+
+
+def _person_from_token(token: str) -> Person:
+    try:
+        pk = signing.loads(token, salt=PERSON_TOKEN_SALT, max_age=PERSON_TOKEN_MAX_AGE)
+    except signing.BadSignature as error:
+        raise Http404("No such person") from error
+    person = Person.objects.filter(pk=pk, anonymised_at__isnull=True).first()
+    if person is None:
+        raise Http404("No such person")
+    return person
+
+
+def _apply_error(form, error: DomainError) -> None:
+    """Show a service's refusal against the field it names, or at the top of the form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+@force_staff_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    """The force's cases, newest first, searchable by name or reference."""
+    query = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in CaseStatus.values:
+        status = ""
+    cases = selectors.case_list(user=request.user, query=query, status=status)
+    page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    if query:
+        audit_record(
+            user=request.user, action="search", object_type="cases.case", changes={"query": query}
+        )
+    audit_many(
+        user=request.user,
+        action="view",
+        object_type="cases.case",
+        rows=[(case.reference, case.person_id) for case in page],
+    )
+    return render(
+        request,
+        "cases/case_list.html",
+        {"page_obj": page, "query": query, "status": status, "statuses": CaseStatus.choices},
+    )
+
+
+@force_staff_required
+def find_person(request: HttpRequest) -> HttpResponse:
+    """Step 1 of logging a case: search for the person, then choose a match or add them."""
+    form = forms.FindPersonForm(request.POST or None)
+    found: list[Person] = []
+    exact = searched = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        matches = selectors.people_matching(
+            user=request.user,
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            date_of_birth=data["date_of_birth"],
+            pnc_id=data["pnc_id"],
+        )
+        found = [matches.exact] if matches.exact else matches.possible
+        exact = matches.exact is not None
+        searched = True
+        audit_record(
+            user=request.user,
+            action="search",
+            object_type="cases.person",
+            changes={
+                "query": {
+                    "given_name": data["given_name"],
+                    "family_name": data["family_name"],
+                    "date_of_birth": data["date_of_birth"].isoformat(),
+                    "pnc_id": data["pnc_id"],
+                },
+                "found": [person.pk for person in found],
+            },
+        )
+        for person in found:
+            person.token = _person_token(person)
+        request.session["person_search"] = {
+            "given_name": data["given_name"],
+            "family_name": data["family_name"],
+            "date_of_birth": data["date_of_birth"].isoformat(),
+            "pnc_id": data["pnc_id"],
+        }
+    return render(request, "cases/find_person.html", {"form": form, "found": found, "exact": exact, "searched": searched})
+
+
+@force_staff_required
+def add_person(request: HttpRequest) -> HttpResponse:
+    """Add a person not found by the search, then go on to log their case."""
+    if request.method == "POST":
+        form = forms.PersonForm(request.POST)
+        if form.is_valid():
+            try:
+                person = services.person_create(by=request.user, **form.cleaned_data)
+            except DomainError as error:
+                _apply_error(form, error)
+            else:
+                return redirect("cases:create", token=_person_token(person))
+    else:
+        form = forms.PersonForm(initial=request.session.get("person_search", {}))
+    return render(request, "cases/add_person.html", {"form": form})
+
+
+@force_staff_required
+def case_create(request: HttpRequest, token: str) -> HttpResponse:
+    """Step 2: record the offence and the drugs found for the chosen person."""
+    person = _person_from_token(token)
+    if request.method == "POST":
+        form = forms.CaseForm(request.POST)
+        formset = forms.DrugFormSet(request.POST, prefix="drugs")
+        if form.is_valid() and formset.is_valid():
+            drugs = [
+                services.DrugQuantity(drug=row["drug"], quantity=row["quantity"])
+                for row in formset.cleaned_data
+                if row
+            ]
+            try:
+                case = services.case_create(
+                    by=request.user, person=person, drugs=drugs, **form.cleaned_data
+                )
+            except DomainError as error:
+                if error.field == "drugs":
+                    formset._non_form_errors = formset.error_class(
+                        [error.message], renderer=formset.renderer
+                    )
+                else:
+                    _apply_error(form, error)
+            else:
+                messages.success(request, f"Case {case.reference} logged")
+                return redirect("cases:detail", reference=case.reference)
+    else:
+        form = forms.CaseForm(initial={"resides_in_force_area": True})
+        formset = forms.DrugFormSet(prefix="drugs")
+    audit_record(user=request.user, action="view", obj=person, person_id=person.pk)
+    return render(
+        request,
+        "cases/case_form.html",
+        {"form": form, "formset": formset, "person": person},
+    )
+
+
+@force_staff_required
+def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """The case page: the person, the offence, eligibility, the offer, the referral, history."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    audit_record(
+        user=request.user, action="view", obj=case, object_id=case.reference, person_id=case.person_id
+    )
+    decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
+    referrals = list(referrals_for_case(case))
+    context = {
+        "case": case,
+        "person": case.person,
+        "decision": decision,
+        "offer": case.offers.first(),
+        "referrals": referrals,
+        "timeline": case_timeline(case),
+        "circumstances": [Exclusion(c).label for c in case.circumstances],
+        "can_check": case.status in (CaseStatus.LOGGED, CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
+        "can_offer": case.status in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED),
+        "can_refer": case.status == CaseStatus.ACCEPTED,
+        "can_close": case.status == CaseStatus.INELIGIBLE,
+    }
+    return render(request, "cases/case_detail.html", context)
+
+
+@require_POST
+@force_staff_required
+def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
+    """Run the eligibility rules and go back to the case page to see the reasons."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    try:
+        decision = services.eligibility_check(case=case, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        if decision.eligible:
+            messages.success(request, "Eligible for diversion: make the offer below")
+        else:
+            messages.info(request, "Not eligible for diversion: see the reasons below")
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
+
+
+@force_staff_required
+def offer(request: HttpRequest, reference: str) -> HttpResponse:
+    """Record the offer of diversion and the person's answer and consent."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = forms.OfferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.offer_record(case=case, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, "Offer recorded")
+            return redirect("cases:detail", reference=case.reference)
+    return render(request, "cases/offer_form.html", {"case": case, "form": form})
+
+
+@force_staff_required
+def refer(request: HttpRequest, reference: str) -> HttpResponse:
+    """Choose a programme serving the force and create the referral with its deadlines."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    programmes = programmes_serving(case.force_id)
+    form = forms.ReferralForm(request.POST or None, programmes=programmes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = referral_create(
+                case=case, programme=form.cleaned_data["programme"], by=request.user
+            )
+        except DomainError as error:
+            _apply_error(form, error)
+        else:
+            messages.success(request, f"Referred to {referral.programme.name}")
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")
+    return render(request, "cases/referral_form.html", {"case": case, "form": form})
+
+
+@require_POST
+@force_staff_required
+def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
+    """Close a case found not eligible: it goes through the standard process."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = forms.CloseForm(request.POST)
+    form.is_valid()
+    try:
+        services.case_close_ineligible(
+            case=case, by=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Case closed: standard process")
+    return redirect("cases:detail", reference=case.reference)

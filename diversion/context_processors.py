@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+
+from accounts.models import Role
 
 
 def service(request: HttpRequest) -> dict[str, str]:
     """The service name for the header and page titles."""
     return {"service_name": settings.SERVICE_NAME}
+
+
+def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
+    """The header's navigation links for the signed-in user's role."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    if user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+        items += [
+            {"text": "Cases", "href": reverse("cases:list")},
+            {"text": "Log a case", "href": reverse("cases:find_person")},
+        ]
+    if user.role == Role.ADMINISTRATOR and user.is_staff:
+        items.append({"text": "Administration", "href": reverse("admin:index")})
+    items.append({"text": "API", "href": reverse("api-docs")})
+    return {"nav_items": items}

@@ -1,0 +1,277 @@
+"""The scheme's rules as plain functions: eligibility and the legal life of a case.
+
+Nothing here touches the database or a request. Callers build the inputs (services.py reads
+the case, the person's history and the force's policy) and store what comes back, so a test
+of any boundary needs only values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from cases.models import CaseStatus as S
+
+# Which status a case may move to from each status (DESIGN.md, "The life of a case").
+CASE_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.LOGGED: frozenset({S.ELIGIBLE, S.INELIGIBLE}),
+    S.INELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.CLOSED}),
+    S.ELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED, S.ACCEPTED, S.CLOSED}),
+    S.OFFERED: frozenset({S.ACCEPTED, S.CLOSED}),
+    S.ACCEPTED: frozenset({S.REFERRED}),
+    S.REFERRED: frozenset({S.IN_PROGRAMME, S.ACCEPTED, S.AWAITING_SUPERVISOR}),
+    S.IN_PROGRAMME: frozenset({S.CLOSED, S.AWAITING_SUPERVISOR}),
+    S.AWAITING_SUPERVISOR: frozenset({S.IN_PROGRAMME, S.REFERRED, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    """Whether a case in `from_status` may move to `to_status`."""
+    return to_status in CASE_TRANSITIONS.get(from_status, frozenset())
+
+
+@dataclass(frozen=True)
+class PolicyRules:
+    """The parts of a force's scheme policy that eligibility needs."""
+
+    version: int
+    scheme_name: str
+    drug_classes: frozenset[str]
+    thresholds: dict[str, Decimal]
+    minimum_age: int = 18
+    max_offence_age_days: int | None = None
+    requires_admission: bool = False
+    requires_residence_in_area: bool = False
+    excluded_circumstances: frozenset[str] = frozenset()
+    lookback_days: int = 730
+    max_previous_diversions: int = 0
+
+
+@dataclass(frozen=True)
+class DrugFound:
+    code: str
+    name: str
+    drug_class: str
+    quantity: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class EarlierCase:
+    """A case found in the system's own history for the same person."""
+
+    offence_date: date
+    force_name: str
+    diverted: bool
+    matched_by: str
+    reference: str = ""  # blank when the case belongs to another force
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class EligibilityInputs:
+    date_of_birth: date
+    offence_date: date
+    checked_on: date
+    offence_type: str
+    setting: str
+    drugs: tuple[DrugFound, ...]
+    admitted_offence: bool
+    resides_in_force_area: bool
+    previous_drug_conviction_or_caution: bool
+    circumstances: frozenset[str] = frozenset()
+    earlier_cases: tuple[EarlierCase, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    eligible: bool
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+
+    def as_json(self) -> list[dict[str, object]]:
+        return [asdict(reason) for reason in self.reasons]
+
+
+def age_on(date_of_birth: date, day: date) -> int:
+    """Age in whole years on `day`; a birthday on `day` counts (29 February: 1 March)."""
+    had_birthday = (day.month, day.day) >= (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - (0 if had_birthday else 1)
+
+
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def check_eligibility(inputs: EligibilityInputs, policy: PolicyRules) -> EligibilityResult:
+    """Apply every rule of `policy` and give a reason for each, passed or failed.
+
+    Steps: age on the offence date; how old the offence is; offence type and setting; each
+    drug's class and quantity; earlier drug convictions or cautions; earlier diversions in the
+    look-back found in the system's history; the policy's other exclusions; residence;
+    admission. The person is eligible only when every rule passes.
+    """
+    reasons: list[Reason] = []
+
+    def add(rule: str, passed: bool, message: str) -> None:
+        reasons.append(Reason(rule=rule, passed=passed, message=message))
+
+    age = age_on(inputs.date_of_birth, inputs.offence_date)
+    if inputs.offence_date > inputs.checked_on:
+        add("offence_date", False, "The offence date is in the future.")
+    if age >= policy.minimum_age:
+        add("age", True, f"Aged {age} on the date of the offence: an adult under this scheme.")
+    else:
+        add(
+            "age",
+            False,
+            f"Aged {age} on the date of the offence: the scheme is for people aged "
+            f"{policy.minimum_age} or over. Refer to the youth diversion scheme instead.",
+        )
+
+    if policy.max_offence_age_days is not None:
+        days = (inputs.checked_on - inputs.offence_date).days
+        if days <= policy.max_offence_age_days:
+            add(
+                "offence_age",
+                True,
+                f"The offence was {days} days ago, within the scheme's limit of "
+                f"{policy.max_offence_age_days} days.",
+            )
+        else:
+            add(
+                "offence_age",
+                False,
+                f"The offence was {days} days ago: the scheme only takes offences up to "
+                f"{policy.max_offence_age_days} days old.",
+            )
+
+    if inputs.offence_type == "simple_possession":
+        add("offence_type", True, "The offence is simple possession.")
+    else:
+        add(
+            "offence_type",
+            False,
+            "Only simple possession can be diverted: possession with intent to supply, supply, "
+            "production and importation go through the standard process.",
+        )
+    if inputs.setting == "none":
+        add("setting", True, "No aggravating setting (prison or school).")
+    else:
+        place = "a prison" if inputs.setting == "prison" else "a school"
+        add("setting", False, f"Possession in or near {place} is excluded from diversion.")
+
+    if not inputs.drugs:
+        add("drugs", False, "No drugs were recorded for the case.")
+    covered = ", ".join(sorted(policy.drug_classes))
+    for drug in inputs.drugs:
+        if drug.drug_class not in policy.drug_classes:
+            add(
+                "drug_class",
+                False,
+                f"{drug.name} is class {drug.drug_class}; {policy.scheme_name} covers class "
+                f"{covered} only.",
+            )
+            continue
+        add("drug_class", True, f"{drug.name} is class {drug.drug_class}, which the scheme covers.")
+        limit = policy.thresholds.get(drug.code)
+        if limit is None:
+            add(
+                "quantity",
+                False,
+                f"The policy sets no personal-use amount for {drug.name}, so it cannot be "
+                "diverted.",
+            )
+        elif drug.quantity <= limit:
+            add(
+                "quantity",
+                True,
+                f"{_quantity(drug.quantity)} {drug.unit} of {drug.name} is within the "
+                f"personal-use amount of {_quantity(limit)} {drug.unit}.",
+            )
+        else:
+            add(
+                "quantity",
+                False,
+                f"{_quantity(drug.quantity)} {drug.unit} of {drug.name} is more than the "
+                f"personal-use amount of {_quantity(limit)} {drug.unit}.",
+            )
+
+    if inputs.previous_drug_conviction_or_caution:
+        add(
+            "previous_record",
+            False,
+            "The PNC check shows an earlier conviction or caution for a drug offence.",
+        )
+    else:
+        add("previous_record", True, "No earlier conviction or caution for a drug offence.")
+
+    reasons.append(_earlier_diversions_reason(inputs, policy))
+
+    present = sorted(inputs.circumstances & policy.excluded_circumstances)
+    if present:
+        for circumstance in present:
+            label = circumstance.replace("_", " ")
+            add("exclusion", False, f"The scheme excludes cases with this circumstance: {label}.")
+    elif policy.excluded_circumstances:
+        add("exclusion", True, "None of the scheme's excluded circumstances apply.")
+
+    if policy.requires_residence_in_area:
+        if inputs.resides_in_force_area:
+            add("residence", True, "Lives in the force area, as the scheme requires.")
+        else:
+            add("residence", False, "The scheme is only for people who live in the force area.")
+
+    if policy.requires_admission:
+        if inputs.admitted_offence:
+            add("admission", True, "Admitted the offence, as the scheme requires.")
+        else:
+            add("admission", False, "The scheme requires the person to admit the offence.")
+
+    return EligibilityResult(
+        eligible=all(reason.passed for reason in reasons), reasons=tuple(reasons)
+    )
+
+
+def _earlier_diversions_reason(inputs: EligibilityInputs, policy: PolicyRules) -> Reason:
+    """Count earlier diversions whose offence falls within the look-back before this one."""
+    in_window = [
+        earlier
+        for earlier in inputs.earlier_cases
+        if earlier.diverted
+        and 0 <= (inputs.offence_date - earlier.offence_date).days <= policy.lookback_days
+    ]
+    allowed = policy.max_previous_diversions
+    if len(in_window) > allowed:
+        latest = max(in_window, key=lambda earlier: earlier.offence_date)
+        limit = "none are allowed" if allowed == 0 else f"at most {allowed} allowed"
+        return Reason(
+            "earlier_diversion",
+            False,
+            f"Found {len(in_window)} earlier diversion(s) in the last {policy.lookback_days} days "
+            f"({limit}); the latest was for an offence on {_long_date(latest.offence_date)} "
+            f"({latest.force_name}).",
+        )
+    if inputs.earlier_cases:
+        return Reason(
+            "earlier_diversion",
+            True,
+            f"Found {len(inputs.earlier_cases)} earlier case(s) for this person, with "
+            f"{len(in_window)} diversion(s) in the last {policy.lookback_days} days "
+            f"({allowed} allowed).",
+        )
+    return Reason(
+        "earlier_diversion", True, "No earlier cases or diversions found for this person."
+    )

@@ -1,0 +1,431 @@
+"""Writes: every change to a person or a case, each one transaction, history and audit row.
+
+Views and the API call these and nothing else to change data. Each checks the case's current
+state, raises DomainError (or IllegalTransition) when the rules refuse, and records who did
+it and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from audit.services import audit_record
+from cases import rules
+from cases.errors import DomainError, IllegalTransition
+from cases.models import (
+    Case,
+    CaseDrug,
+    CaseOutcome,
+    CaseStatus,
+    CaseStatusChange,
+    Drug,
+    EligibilityDecision,
+    Offer,
+    Person,
+    SchemePolicy,
+)
+from cases.selectors import earlier_cases_for
+from programmes.rules import london_date
+
+PERSON_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "pnc_id",
+    "email",
+    "phone",
+    "contact_preference",
+    "address",
+    "postcode",
+    "preferred_language",
+    "access_needs",
+    "interpreter_language",
+    "ethnicity",
+    "sex",
+)
+
+
+def next_reference(prefix: str, sequence: str) -> str:
+    """A new human-readable reference such as TVP-000123 from a database sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        (number,) = cursor.fetchone()
+    return f"{prefix}-{number:06d}"
+
+
+def _require_force_role(user: User, action: str) -> None:
+    if user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR) or not user.force_id:
+        raise DomainError(f"Only a force's custody officers and supervisors can {action}.",
+                          code="forbidden")
+
+
+def _full_clean(obj: Any, *, exclude: Sequence[str] = ()) -> None:
+    """Validate a model, turning Django's errors into a DomainError for the first field."""
+    try:
+        obj.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise DomainError(messages[0], field=None if field == "__all__" else field) from error
+
+
+def validate_date_of_birth(date_of_birth: date, *, today: date | None = None) -> None:
+    """Refuse a date of birth that cannot be a living person's."""
+    today = today or london_date(timezone.now())
+    if date_of_birth > today:
+        raise DomainError("Date of birth must be in the past.", field="date_of_birth")
+    if date_of_birth.year < today.year - 120:
+        raise DomainError(
+            "Date of birth must be within the last 120 years: check the year.",
+            field="date_of_birth",
+        )
+
+
+def person_create(*, by: User, **fields: Any) -> Person:
+    """Create a person exactly as typed (names keep their accents, apostrophes and hyphens)."""
+    _require_force_role(by, "add a person")
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
+    validate_date_of_birth(fields["date_of_birth"])
+    fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
+    person = Person(**fields)
+    _full_clean(person, exclude=["name_key"])
+    if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
+        raise DomainError(
+            "A person with this police national identifier already exists: find them instead "
+            "of adding them again.",
+            field="pnc_id",
+        )
+    with transaction.atomic():
+        person.save()
+        audit_record(
+            user=by,
+            action="create",
+            obj=person,
+            person_id=person.pk,
+            changes={"after": {name: str(fields.get(name, "")) for name in PERSON_FIELDS}},
+        )
+    return person
+
+
+@dataclass(frozen=True)
+class DrugQuantity:
+    drug: Drug
+    quantity: Decimal
+
+
+def case_create(
+    *,
+    by: User,
+    person: Person,
+    custody_record_number: str,
+    offence_date: date,
+    drugs: Sequence[DrugQuantity],
+    admitted_offence: bool,
+    previous_drug_conviction_or_caution: bool,
+    offence_type: str = "simple_possession",
+    setting: str = "none",
+    resides_in_force_area: bool = True,
+    circumstances: Sequence[str] = (),
+    crime_reference: str = "",
+) -> Case:
+    """Log a possession case for `person` in the officer's own force."""
+    _require_force_role(by, "log a case")
+    custody_record_number = custody_record_number.strip().upper()
+    if offence_date > london_date(timezone.now()):
+        raise DomainError("The offence date must be today or in the past.", field="offence_date")
+    if offence_date < person.date_of_birth:
+        raise DomainError(
+            "The offence date is before the person's date of birth.", field="offence_date"
+        )
+    if not drugs:
+        raise DomainError("Record at least one drug found.", field="drugs")
+    seen = set()
+    for item in drugs:
+        if item.quantity is None or item.quantity <= 0:
+            raise DomainError(
+                f"The quantity of {item.drug.name} must be more than 0.", field="drugs"
+            )
+        if item.drug.pk in seen:
+            raise DomainError(
+                f"{item.drug.name} is listed twice: give its total quantity once.", field="drugs"
+            )
+        seen.add(item.drug.pk)
+    case = Case(
+        force_id=by.force_id,
+        person=person,
+        custody_record_number=custody_record_number,
+        crime_reference=crime_reference.strip().upper(),
+        offence_date=offence_date,
+        offence_type=offence_type,
+        setting=setting,
+        admitted_offence=admitted_offence,
+        resides_in_force_area=resides_in_force_area,
+        previous_drug_conviction_or_caution=previous_drug_conviction_or_caution,
+        circumstances=sorted(set(circumstances)),
+        created_by=by,
+    )
+    _full_clean(case, exclude=["reference", "created_by", "person", "force"])
+    with transaction.atomic():
+        if Case.objects.filter(
+            force_id=by.force_id, custody_record_number=custody_record_number
+        ).exists():
+            raise DomainError(
+                f"Custody record {custody_record_number} already has a case in this force.",
+                field="custody_record_number",
+            )
+        case.reference = next_reference(by.force.code, "case_reference_seq")
+        case.save()
+        CaseDrug.objects.bulk_create(
+            CaseDrug(case=case, drug=item.drug, quantity=item.quantity) for item in drugs
+        )
+        CaseStatusChange.objects.create(
+            case=case, from_status="", to_status=CaseStatus.LOGGED, changed_by=by
+        )
+        audit_record(
+            user=by,
+            action="create",
+            obj=case,
+            object_id=case.reference,
+            person_id=person.pk,
+            changes={
+                "after": {
+                    "custody_record_number": custody_record_number,
+                    "offence_date": offence_date.isoformat(),
+                    "offence_type": offence_type,
+                    "drugs": [f"{item.drug.code}:{item.quantity}" for item in drugs],
+                }
+            },
+        )
+    return case
+
+
+def _locked(case: Case) -> Case:
+    """Re-read the case under a row lock, so two transitions cannot interleave."""
+    return Case.objects.select_for_update().select_related("person", "force").get(pk=case.pk)
+
+
+def case_transition(
+    *, case: Case, to: str, by: User | None, reason: str = "", outcome: str = ""
+) -> Case:
+    """Move a locked case to `to`, writing the history row. Call inside transaction.atomic."""
+    if not rules.can_transition(case.status, to):
+        raise IllegalTransition(
+            f"Case {case.reference} is {case.get_status_display().lower()}; it cannot move to "
+            f"“{CaseStatus(to).label.lower()}” from there."
+        )
+    previous = case.status
+    case.status = to
+    if to == CaseStatus.CLOSED:
+        case.outcome = outcome
+        case.closed_at = timezone.now()
+        case.home_office_outcome = 22 if outcome == CaseOutcome.DIVERTED else None
+    case.save(update_fields=["status", "outcome", "closed_at", "home_office_outcome", "updated_at"])
+    CaseStatusChange.objects.create(
+        case=case, from_status=previous, to_status=to, changed_by=by, reason=reason
+    )
+    audit_record(
+        user=by,
+        action="change",
+        obj=case,
+        object_id=case.reference,
+        person_id=case.person_id,
+        changes={"before": {"status": previous}, "after": {"status": to, "outcome": outcome}},
+        reason=reason,
+    )
+    return case
+
+
+def policy_rules(policy: SchemePolicy) -> rules.PolicyRules:
+    """The plain-value view of a stored policy version that the rules take."""
+    return rules.PolicyRules(
+        version=policy.version,
+        scheme_name=policy.scheme_name,
+        drug_classes=frozenset(policy.drug_classes),
+        thresholds={code: Decimal(str(v)) for code, v in policy.personal_use_thresholds.items()},
+        minimum_age=policy.minimum_age,
+        max_offence_age_days=policy.max_offence_age_days,
+        requires_admission=policy.requires_admission,
+        requires_residence_in_area=policy.requires_residence_in_area,
+        excluded_circumstances=frozenset(policy.excluded_circumstances),
+        lookback_days=policy.lookback_days,
+        max_previous_diversions=policy.max_previous_diversions,
+    )
+
+
+def eligibility_inputs(case: Case, *, checked_on: date) -> rules.EligibilityInputs:
+    """Gather what the rules need about a case, including the person's history."""
+    return rules.EligibilityInputs(
+        date_of_birth=case.person.date_of_birth,
+        offence_date=case.offence_date,
+        checked_on=checked_on,
+        offence_type=case.offence_type,
+        setting=case.setting,
+        drugs=tuple(
+            rules.DrugFound(
+                code=item.drug.code,
+                name=item.drug.name,
+                drug_class=item.drug.drug_class,
+                quantity=item.quantity,
+                unit=item.drug.unit,
+            )
+            for item in case.drugs.select_related("drug").order_by("drug__name")
+        ),
+        admitted_offence=case.admitted_offence,
+        resides_in_force_area=case.resides_in_force_area,
+        previous_drug_conviction_or_caution=case.previous_drug_conviction_or_caution,
+        circumstances=frozenset(case.circumstances),
+        earlier_cases=tuple(earlier_cases_for(case=case)),
+    )
+
+
+def _json_inputs(inputs: rules.EligibilityInputs) -> dict[str, Any]:
+    return {
+        "date_of_birth": inputs.date_of_birth.isoformat(),
+        "offence_date": inputs.offence_date.isoformat(),
+        "checked_on": inputs.checked_on.isoformat(),
+        "offence_type": inputs.offence_type,
+        "setting": inputs.setting,
+        "drugs": [
+            {"code": d.code, "class": d.drug_class, "quantity": str(d.quantity), "unit": d.unit}
+            for d in inputs.drugs
+        ],
+        "admitted_offence": inputs.admitted_offence,
+        "resides_in_force_area": inputs.resides_in_force_area,
+        "previous_drug_conviction_or_caution": inputs.previous_drug_conviction_or_caution,
+        "circumstances": sorted(inputs.circumstances),
+    }
+
+
+def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
+    """Run the force's current policy on the case and record the decision with every reason."""
+    _require_force_role(by, "run an eligibility check")
+    with transaction.atomic():
+        case = _locked(case)
+        policy = case.force.current_policy()
+        if policy is None:
+            raise DomainError(
+                f"{case.force.name} has no scheme policy yet: an administrator must add one "
+                "before cases can be checked.",
+                code="no_policy",
+            )
+        if not rules.can_transition(case.status, CaseStatus.ELIGIBLE):
+            raise IllegalTransition(
+                f"Case {case.reference} is {case.get_status_display().lower()}: eligibility can "
+                "only be checked before the offer is made."
+            )
+        inputs = eligibility_inputs(case, checked_on=london_date(timezone.now()))
+        result = rules.check_eligibility(inputs, policy_rules(policy))
+        decision = EligibilityDecision.objects.create(
+            case=case,
+            policy=policy,
+            eligible=result.eligible,
+            inputs=_json_inputs(inputs),
+            reasons=result.as_json(),
+            history=[
+                {
+                    "offence_date": e.offence_date.isoformat(),
+                    "force": e.force_name,
+                    "reference": e.reference,
+                    "diverted": e.diverted,
+                    "outcome": e.outcome,
+                    "matched_by": e.matched_by,
+                }
+                for e in inputs.earlier_cases
+            ],
+            decided_by=by,
+        )
+        to = CaseStatus.ELIGIBLE if result.eligible else CaseStatus.INELIGIBLE
+        case_transition(
+            case=case,
+            to=to,
+            by=by,
+            reason=f"Eligibility checked under {policy.scheme_name} version {policy.version}",
+        )
+    return decision
+
+
+def offer_record(
+    *,
+    case: Case,
+    by: User,
+    response: str,
+    consent_given: bool,
+    offered_at: datetime | None = None,
+    notes: str = "",
+) -> Offer:
+    """Record the offer of diversion and the person's answer.
+
+    Accepting needs the person's consent; declining closes the case for the standard process;
+    an answer not yet given leaves the case offered, to be answered later.
+    """
+    _require_force_role(by, "record an offer")
+    if response not in Offer.Response.values:
+        raise DomainError("Choose the person's answer to the offer.", field="response")
+    if response == Offer.Response.ACCEPTED and not consent_given:
+        raise DomainError(
+            "The person must consent to take part before the offer can be accepted.",
+            field="consent_given",
+        )
+    now = timezone.now()
+    offered_at = offered_at or now
+    if offered_at > now:
+        raise DomainError("The offer cannot be recorded in the future.", field="offered_at")
+    with transaction.atomic():
+        case = _locked(case)
+        pending = case.offers.filter(response=Offer.Response.PENDING).first()
+        if case.status == CaseStatus.ELIGIBLE:
+            offer = Offer(case=case, offered_at=offered_at, offered_by=by)
+        elif case.status == CaseStatus.OFFERED and pending is not None:
+            offer = pending
+        else:
+            raise IllegalTransition(
+                f"Case {case.reference} is {case.get_status_display().lower()}: an offer can "
+                "only be made to an eligible person."
+            )
+        offer.response = response
+        offer.consent_given = consent_given
+        offer.notes = notes
+        offer.responded_at = None if response == Offer.Response.PENDING else now
+        offer.save()
+        if response == Offer.Response.ACCEPTED:
+            case_transition(case=case, to=CaseStatus.ACCEPTED, by=by, reason="Offer accepted")
+        elif response == Offer.Response.DECLINED:
+            case_transition(
+                case=case,
+                to=CaseStatus.CLOSED,
+                by=by,
+                reason="Offer declined: the case goes to the standard process",
+                outcome=CaseOutcome.STANDARD_PROCESS,
+            )
+        elif case.status != CaseStatus.OFFERED:
+            case_transition(case=case, to=CaseStatus.OFFERED, by=by, reason="Offer made")
+    return offer
+
+
+def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
+    """Close a case found not eligible, so it goes through the standard process."""
+    _require_force_role(by, "close a case")
+    with transaction.atomic():
+        case = _locked(case)
+        if case.status != CaseStatus.INELIGIBLE:
+            raise IllegalTransition(
+                f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
+                "found not eligible can be closed for the standard process."
+            )
+        return case_transition(
+            case=case,
+            to=CaseStatus.CLOSED,
+            by=by,
+            reason=reason or "Not eligible: standard process",
+            outcome=CaseOutcome.STANDARD_PROCESS,
+        )

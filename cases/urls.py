@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from cases import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("new/", views.find_person, name="find_person"),
+    path("new/person/", views.add_person, name="add_person"),
+    path("new/<str:token>/", views.case_create, name="create"),
+    path("<str:reference>/", views.case_detail, name="detail"),
+    path("<str:reference>/eligibility/", views.eligibility_check, name="eligibility"),
+    path("<str:reference>/offer/", views.offer, name="offer"),
+    path("<str:reference>/refer/", views.refer, name="refer"),
+    path("<str:reference>/close/", views.close_ineligible, name="close"),
+]

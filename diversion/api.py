@@ -1,0 +1,93 @@
+"""Pieces every API module shares: who may call what, and how a DomainError is answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, set_rollback
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.models import FORCE_ROLES, Role
+from cases.errors import DomainError, IllegalTransition
+
+
+class IsForceStaff(BasePermission):
+    """Custody officers and supervisors of a force: the only users of personal-data endpoints."""
+
+    message = "Only a force's custody officers and supervisors can use this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user.is_authenticated and user.role in FORCE_ROLES and user.force_id)
+
+
+class IsForceOrProviderStaff(BasePermission):
+    """Force staff, or programme provider staff (who see only their own provider's rows)."""
+
+    message = "Only force and programme provider staff can use this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not user.is_authenticated:
+            return False
+        if user.role == Role.PROVIDER_STAFF:
+            return bool(user.provider_id)
+        return bool(user.role in FORCE_ROLES and user.force_id)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Answer a DomainError as a 4xx; leave everything else to DRF.
+
+    A refused input names its field, so it gets DRF's field-error shape {field: [message]};
+    any other refusal is {"detail", "code", "field": null}: 409 for an illegal transition,
+    403 for a role the service refuses, 400 otherwise.
+    """
+    if not isinstance(exc, DomainError):
+        return drf_exception_handler(exc, context)
+    set_rollback()
+    if exc.field:
+        return Response({exc.field: [exc.message]}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IllegalTransition):
+        code = status.HTTP_409_CONFLICT
+    elif exc.code == "forbidden":
+        code = status.HTTP_403_FORBIDDEN
+    else:
+        code = status.HTTP_400_BAD_REQUEST
+    return Response({"detail": exc.message, "code": exc.code, "field": None}, status=code)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of a refusal that is not about one input field."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+    field = serializers.CharField(required=False, allow_null=True)
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """Input errors: each field at fault with its messages (DRF's validation-error shape)."""
+
+    field_name = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="One key per field at fault (or non_field_errors), each with its messages.",
+    )
+
+
+BAD_REQUEST = OpenApiResponse(
+    FieldErrorsSerializer, description="The input is wrong: nothing was saved. See each field."
+)
+FORBIDDEN = OpenApiResponse(
+    ErrorSerializer, description="Not signed in, or your role may not use this endpoint."
+)
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, description="No such record that your organisation may see."
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="The case is not in a state that allows this (code illegal_transition).",
+)

@@ -1,0 +1,19 @@
+"""The start page: each role lands where their work is."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from accounts.models import Role
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send officers and supervisors to their case list; others see what is theirs."""
+    if request.user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+        return redirect("cases:list")
+    if request.user.role == Role.ADMINISTRATOR and request.user.is_staff:
+        return redirect("admin:index")
+    return render(request, "home.html")

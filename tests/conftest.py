@@ -30,3 +30,12 @@ def policy(db):
 def programme(db):
     """An education programme serving Thames Valley."""
     return factories.ProgrammeFactory(forces_served=[factories.force("TVP")])
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Serve static files unhashed: tests do not run collectstatic to build the manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,372 @@
+"""API shapes for people, cases, eligibility decisions and offers.
+
+Input serializers only check the shape of a request (types, lengths, known codes); the rules
+live in cases/services.py, which refuses with a DomainError the API turns into a 400 or 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.models import (
+    Case,
+    CaseDrug,
+    CaseStatus,
+    Drug,
+    EligibilityDecision,
+    Exclusion,
+    Offer,
+    OffenceType,
+    Person,
+    SchemePolicy,
+    Setting,
+)
+from cases.services import PERSON_FIELDS
+from programmes.serializers import ReferralSerializer
+
+
+class PersonSearchSerializer(serializers.Serializer):
+    """The find-a-person query: a PNC ID, or a name with a date of birth."""
+
+    given_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    family_name = serializers.CharField(
+        max_length=100, required=False, default="", allow_blank=True
+    )
+    date_of_birth = serializers.DateField(required=False, default=None, allow_null=True)
+    pnc_id = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["date_of_birth"] is None and not attrs["pnc_id"].strip():
+            raise serializers.ValidationError(
+                {
+                    "date_of_birth": [
+                        "Give the person's date of birth (YYYY-MM-DD) or their police national "
+                        "identifier (pnc_id) to search."
+                    ]
+                }
+            )
+        if not attrs["pnc_id"].strip() and not (attrs["given_name"] or attrs["family_name"]):
+            raise serializers.ValidationError(
+                {"family_name": ["Give the person's name as well as their date of birth."]}
+            )
+        return attrs
+
+
+class EarlierCaseSerializer(serializers.ModelSerializer):
+    """One of the person's earlier cases in the user's own force."""
+
+    class Meta:
+        model = Case
+        fields = ["reference", "offence_date", "status"]
+        read_only_fields = fields
+
+
+class PersonMatchSerializer(serializers.ModelSerializer):
+    """A person found by the search, with their history in the user's force."""
+
+    earlier_cases = EarlierCaseSerializer(source="own_cases", many=True, read_only=True)
+    has_other_force_cases = serializers.BooleanField(
+        read_only=True, help_text="Whether another force has a case for this person."
+    )
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "pnc_id",
+            "earlier_cases",
+            "has_other_force_cases",
+        ]
+        read_only_fields = fields
+
+
+class PersonMatchesSerializer(serializers.Serializer):
+    """The search result: an exact PNC match, or possible matches by name and date of birth."""
+
+    exact = PersonMatchSerializer(allow_null=True, read_only=True)
+    possible = PersonMatchSerializer(many=True, read_only=True)
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    """A person as created: names exactly as typed, contact details and preferences."""
+
+    class Meta:
+        model = Person
+        fields = ["id", *PERSON_FIELDS]
+        # person_create checks PNC ID uniqueness and answers with what to do instead.
+        extra_kwargs = {"pnc_id": {"validators": []}}
+
+
+class PersonSummarySerializer(serializers.ModelSerializer):
+    """Who a case is about."""
+
+    class Meta:
+        model = Person
+        fields = ["id", "given_name", "family_name", "date_of_birth", "pnc_id"]
+        read_only_fields = fields
+
+
+class DrugCodeField(serializers.SlugRelatedField):
+    """A drug by its code (cannabis, cocaine, ...); an unknown code lists the known ones."""
+
+    default_error_messages = {
+        "does_not_exist": "“{value}” is not a known drug code. Use one of: {codes}.",
+        "invalid": "Give the drug's code as text, for example cannabis.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", queryset=Drug.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Drug:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        drug = self.get_queryset().filter(code=data.strip().lower()).first()
+        if drug is None:
+            codes = ", ".join(Drug.objects.order_by("code").values_list("code", flat=True))
+            self.fail("does_not_exist", value=data, codes=codes)
+        return drug
+
+
+class DrugQuantityInputSerializer(serializers.Serializer):
+    """A drug found and how much, in the drug's unit (grams, tablets or millilitres)."""
+
+    drug = DrugCodeField(help_text="The drug's code, for example cannabis or cocaine.")
+    quantity = serializers.DecimalField(
+        max_digits=10, decimal_places=3, help_text="Quantity in the drug's unit, more than 0."
+    )
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    """What an officer records at custody to log a possession case."""
+
+    person = serializers.PrimaryKeyRelatedField(
+        queryset=Person.objects.filter(anonymised_at__isnull=True),
+        help_text="The person's id, from GET or POST /api/v1/people/.",
+        error_messages={
+            "does_not_exist": "No person with id {pk_value}: find them with GET /api/v1/people/ "
+            "or add them with POST /api/v1/people/.",
+        },
+    )
+    custody_record_number = serializers.CharField(max_length=30)
+    crime_reference = serializers.CharField(
+        max_length=30, required=False, default="", allow_blank=True
+    )
+    offence_date = serializers.DateField()
+    offence_type = serializers.ChoiceField(
+        choices=OffenceType.choices, default=OffenceType.SIMPLE_POSSESSION
+    )
+    setting = serializers.ChoiceField(choices=Setting.choices, default=Setting.NONE)
+    admitted_offence = serializers.BooleanField()
+    resides_in_force_area = serializers.BooleanField(default=True)
+    previous_drug_conviction_or_caution = serializers.BooleanField(
+        help_text="From the PNC check at custody."
+    )
+    circumstances = serializers.ListField(
+        child=serializers.ChoiceField(choices=Exclusion.choices),
+        default=list,
+        help_text="Circumstances a scheme may exclude, when they apply.",
+    )
+    drugs = DrugQuantityInputSerializer(many=True)
+
+
+class CaseDrugSerializer(serializers.ModelSerializer):
+    """A drug found on a case."""
+
+    drug = serializers.CharField(source="drug.code", read_only=True)
+    name = serializers.CharField(source="drug.name", read_only=True)
+    drug_class = serializers.CharField(source="drug.drug_class", read_only=True)
+    unit = serializers.CharField(source="drug.unit", read_only=True)
+
+    class Meta:
+        model = CaseDrug
+        fields = ["drug", "name", "drug_class", "quantity", "unit"]
+        read_only_fields = fields
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    """A case in a list."""
+
+    person = PersonSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "reference",
+            "person",
+            "offence_date",
+            "offence_type",
+            "status",
+            "outcome",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseListQuerySerializer(serializers.Serializer):
+    """Filters for the case list."""
+
+    q = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A name, case reference, custody record number or crime reference.",
+    )
+    status = serializers.ChoiceField(
+        choices=CaseStatus.choices, required=False, default="", allow_blank=True
+    )
+
+
+class PolicySummarySerializer(serializers.ModelSerializer):
+    """The scheme policy version a decision used."""
+
+    force = serializers.CharField(source="force.name", read_only=True)
+
+    class Meta:
+        model = SchemePolicy
+        fields = ["force", "scheme_name", "version"]
+        read_only_fields = fields
+
+
+class ReasonSerializer(serializers.Serializer):
+    """One rule the check applied, whether it passed, and why."""
+
+    rule = serializers.CharField()
+    passed = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class HistoryItemSerializer(serializers.Serializer):
+    """An earlier case the check found for the same person (another force's has no reference)."""
+
+    offence_date = serializers.DateField()
+    force = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    diverted = serializers.BooleanField()
+    outcome = serializers.CharField(allow_blank=True)
+    matched_by = serializers.CharField()
+
+
+class EligibilityDecisionSerializer(serializers.ModelSerializer):
+    """One eligibility check: the policy version, the facts it saw, and every reason."""
+
+    case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    policy = PolicySummarySerializer(read_only=True)
+    reasons = ReasonSerializer(many=True, read_only=True)
+    history = HistoryItemSerializer(many=True, read_only=True)
+    inputs = serializers.JSONField(
+        read_only=True, help_text="The facts the rules saw: dates, offence, drugs, answers."
+    )
+    decided_by = serializers.StringRelatedField(read_only=True)
+    outcome = serializers.BooleanField(
+        read_only=True, help_text="Eligible as decided, after any supervisor override."
+    )
+
+    class Meta:
+        model = EligibilityDecision
+        fields = [
+            "id",
+            "case",
+            "eligible",
+            "outcome",
+            "policy",
+            "reasons",
+            "history",
+            "inputs",
+            "decided_at",
+            "decided_by",
+            "overridden_at",
+            "override_reason",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(serializers.ModelSerializer):
+    """A case with its person, drugs, latest eligibility decision and referrals.
+
+    The view passes the latest decision and the referrals in the context, read by selectors.
+    """
+
+    force = serializers.CharField(source="force.name", read_only=True)
+    person = PersonSummarySerializer(read_only=True)
+    drugs = CaseDrugSerializer(many=True, read_only=True)
+    latest_eligibility = serializers.SerializerMethodField()
+    referrals = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "reference",
+            "force",
+            "person",
+            "custody_record_number",
+            "crime_reference",
+            "offence_date",
+            "offence_type",
+            "setting",
+            "admitted_offence",
+            "resides_in_force_area",
+            "previous_drug_conviction_or_caution",
+            "circumstances",
+            "drugs",
+            "status",
+            "outcome",
+            "home_office_outcome",
+            "latest_eligibility",
+            "referrals",
+            "created_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
+    def get_latest_eligibility(self, case: Case) -> dict[str, Any] | None:
+        decision = self.context.get("latest_eligibility")
+        return EligibilityDecisionSerializer(decision).data if decision else None
+
+    @extend_schema_field(ReferralSerializer(many=True))
+    def get_referrals(self, case: Case) -> list[dict[str, Any]]:
+        return ReferralSerializer(self.context.get("referrals", []), many=True).data
+
+
+class OfferCreateSerializer(serializers.Serializer):
+    """The person's answer to the offer of diversion."""
+
+    response = serializers.ChoiceField(choices=Offer.Response.choices)
+    consent_given = serializers.BooleanField(
+        default=False, help_text="Required for an accepted offer."
+    )
+    notes = serializers.CharField(required=False, default="", allow_blank=True)
+    offered_at = serializers.DateTimeField(
+        required=False, default=None, allow_null=True, help_text="When the offer was made; defaults to now."
+    )
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    """An offer with the person's answer, and where it left the case."""
+
+    case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    case_status = serializers.ChoiceField(
+        source="case.status", choices=CaseStatus.choices, read_only=True
+    )
+    offered_by = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "case",
+            "case_status",
+            "response",
+            "consent_given",
+            "offered_at",
+            "offered_by",
+            "responded_at",
+            "notes",
+        ]
+        read_only_fields = fields

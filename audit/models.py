@@ -37,4 +37,4 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["user", "at"], name="audit_user_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type} {self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"

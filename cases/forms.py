@@ -90,7 +90,9 @@ class PersonForm(forms.Form):
     email = forms.EmailField(
         label="Email address",
         required=False,
-        error_messages={"invalid": "Enter an email address in the correct format, like name@example.com"},
+        error_messages={
+            "invalid": "Enter an email address in the correct format, like name@example.com"
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     contact_preference = forms.ChoiceField(
@@ -143,7 +145,9 @@ class PersonForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if cleaned.get("contact_preference") == ContactPreference.EMAIL and not cleaned.get("email"):
+        if cleaned.get("contact_preference") == ContactPreference.EMAIL and not cleaned.get(
+            "email"
+        ):
             self.add_error("email", "Enter an email address, or choose text message for reminders")
         if cleaned.get("contact_preference") == ContactPreference.SMS and not cleaned.get("phone"):
             self.add_error("phone", "Enter a mobile phone number, or choose email for reminders")

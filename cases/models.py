@@ -356,8 +356,7 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 name="case_closed_has_outcome",
-                condition=Q(status=CaseStatus.CLOSED, closed_at__isnull=False)
-                & ~Q(outcome="")
+                condition=Q(status=CaseStatus.CLOSED, closed_at__isnull=False) & ~Q(outcome="")
                 | ~Q(status=CaseStatus.CLOSED) & Q(outcome=""),
             ),
         ]
@@ -399,7 +398,9 @@ class EligibilityDecision(models.Model):
     inputs = models.JSONField(help_text="The facts the rules saw")
     reasons = models.JSONField(help_text="Every rule with its result and plain-English reason")
     history = models.JSONField(help_text="Earlier cases found for the same person")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
     overridden_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -410,6 +411,9 @@ class EligibilityDecision(models.Model):
     class Meta:
         ordering = ["-decided_at", "-id"]
         get_latest_by = ["decided_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {'eligible' if self.outcome else 'not eligible'}"
 
     @property
     def outcome(self) -> bool:
@@ -427,7 +431,9 @@ class Offer(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="offers")
     offered_at = models.DateTimeField()
-    offered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     response = models.CharField(max_length=10, choices=Response.choices, default=Response.PENDING)
     consent_given = models.BooleanField(default=False)
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -441,6 +447,9 @@ class Offer(models.Model):
                 condition=~Q(response="accepted") | Q(consent_given=True),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Offer on case {self.case_id}: {self.response}"
 
 
 class StatusChange(models.Model):
@@ -461,3 +470,6 @@ class StatusChange(models.Model):
 
 class CaseStatusChange(StatusChange):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="status_changes")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status or '-'} -> {self.to_status}"

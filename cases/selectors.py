@@ -148,4 +148,3 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
             )
         )
     return found
-

@@ -64,8 +64,9 @@ def next_reference(prefix: str, sequence: str) -> str:
 
 def _require_force_role(user: User, action: str) -> None:
     if user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR) or not user.force_id:
-        raise DomainError(f"Only a force's custody officers and supervisors can {action}.",
-                          code="forbidden")
+        raise DomainError(
+            f"Only a force's custody officers and supervisors can {action}.", code="forbidden"
+        )
 
 
 def _full_clean(obj: Any, *, exclude: Sequence[str] = ()) -> None:
@@ -98,13 +99,13 @@ def person_create(*, by: User, **fields: Any) -> Person:
     validate_date_of_birth(fields["date_of_birth"])
     fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
     person = Person(**fields)
-    _full_clean(person, exclude=["name_key"])
     if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
         raise DomainError(
             "A person with this police national identifier already exists: find them instead "
             "of adding them again.",
             field="pnc_id",
         )
+    _full_clean(person, exclude=["name_key"])
     with transaction.atomic():
         person.save()
         audit_record(

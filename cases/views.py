@@ -24,7 +24,7 @@ from cases.timeline import case_timeline
 from programmes.selectors import programmes_serving, referrals_for_case
 from programmes.services import referral_create
 
-PERSON_TOKEN_SALT = "cases.person-choice"
+PERSON_TOKEN_SALT = "cases.person-choice"  # noqa: S105 (a namespace, not a secret)
 PERSON_TOKEN_MAX_AGE = 4 * 60 * 60
 
 
@@ -129,7 +129,11 @@ def find_person(request: HttpRequest) -> HttpResponse:
             "date_of_birth": data["date_of_birth"].isoformat(),
             "pnc_id": data["pnc_id"],
         }
-    return render(request, "cases/find_person.html", {"form": form, "found": found, "exact": exact, "searched": searched})
+    return render(
+        request,
+        "cases/find_person.html",
+        {"form": form, "found": found, "exact": exact, "searched": searched},
+    )
 
 
 @force_staff_required
@@ -192,7 +196,11 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     """The case page: the person, the offence, eligibility, the offer, the referral, history."""
     case = selectors.case_get(user=request.user, reference=reference)
     audit_record(
-        user=request.user, action="view", obj=case, object_id=case.reference, person_id=case.person_id
+        user=request.user,
+        action="view",
+        obj=case,
+        object_id=case.reference,
+        person_id=case.person_id,
     )
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
     referrals = list(referrals_for_case(case))

@@ -40,7 +40,9 @@ class Programme(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "name"], name="programme_name_per_provider"),
+            models.UniqueConstraint(
+                fields=["provider", "name"], name="programme_name_per_provider"
+            ),
             models.CheckConstraint(
                 condition=Q(sessions_required__gte=1), name="programme_needs_a_session"
             ),
@@ -81,7 +83,9 @@ class Referral(models.Model):
     first_appointment_due = models.DateTimeField()
     completion_due = models.DateTimeField()
     extensions = models.PositiveSmallIntegerField(default=0)
-    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     referred_at = models.DateTimeField(auto_now_add=True)
     decline_reason = models.TextField(blank=True)
     completed_on = models.DateField(null=True, blank=True)
@@ -114,6 +118,9 @@ class Referral(models.Model):
 class ReferralStatusChange(StatusChange):
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="status_changes")
 
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.from_status or '-'} -> {self.to_status}"
+
 
 class GroupSession(models.Model):
     """One sitting of a programme that several people are booked on."""
@@ -127,8 +134,13 @@ class GroupSession(models.Model):
     class Meta:
         ordering = ["starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.programme_id} at {self.starts_at:%Y-%m-%d %H:%M}"
 
 
 class Appointment(models.Model):
@@ -155,7 +167,9 @@ class Appointment(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.IN_PERSON)
     location = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     booked_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,6 +183,9 @@ class Appointment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.starts_at:%Y-%m-%d %H:%M}"
+
 
 class Attendance(models.Model):
     """An attendance outcome. Corrections add a row; the earlier one is kept, not current."""
@@ -180,11 +197,17 @@ class Attendance(models.Model):
         CANCELLED_BY_PROVIDER = "cancelled_by_provider", "Cancelled by provider"
         EXCUSED = "excused", "Excused absence"
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="attendance")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="attendance"
+    )
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
-    reason = models.TextField(blank=True, help_text="Required for an excused absence and for a correction")
+    reason = models.TextField(
+        blank=True, help_text="Required for an excused absence and for a correction"
+    )
     is_current = models.BooleanField(default=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -198,12 +221,18 @@ class Attendance(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Appointment {self.appointment_id}: {self.outcome}"
+
 
 class Escalation(models.Model):
     """A referral flagged by the deadline sweep, waiting for or holding a supervisor's decision."""
 
     class Rule(models.TextChoices):
-        FIRST_APPOINTMENT_MISSED = "first_appointment_missed", "No first appointment attended by the deadline"
+        FIRST_APPOINTMENT_MISSED = (
+            "first_appointment_missed",
+            "No first appointment attended by the deadline",
+        )
         COMPLETION_MISSED = "completion_missed", "Not completed by the deadline"
         TOO_MANY_ABSENCES = "too_many_absences", "More unexcused absences than the policy allows"
 
@@ -232,14 +261,23 @@ class Escalation(models.Model):
         ordering = ["flagged_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["referral"], condition=Q(decided_at__isnull=True), name="one_open_escalation_per_referral"
+                fields=["referral"],
+                condition=Q(decided_at__isnull=True),
+                name="one_open_escalation_per_referral",
             ),
             models.CheckConstraint(
                 name="escalation_decision_complete",
                 condition=Q(decided_at__isnull=True, decision="", decided_by__isnull=True)
-                | (Q(decided_at__isnull=False, decided_by__isnull=False) & ~Q(decision="") & ~Q(rationale="")),
+                | (
+                    Q(decided_at__isnull=False, decided_by__isnull=False)
+                    & ~Q(decision="")
+                    & ~Q(rationale="")
+                ),
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.referral_id}: {self.rule}"
 
 
 class Notification(models.Model):
@@ -259,7 +297,9 @@ class Notification(models.Model):
     recipient = models.CharField(max_length=200)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
     dedupe_key = models.CharField(max_length=100, unique=True, help_text="One message per purpose")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -269,3 +309,6 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.channel} ({self.status})"

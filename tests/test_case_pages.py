@@ -17,7 +17,11 @@ RECENT = date.today() - timedelta(days=3)
 
 
 def date_fields(prefix: str, day: date) -> dict[str, str]:
-    return {f"{prefix}_day": str(day.day), f"{prefix}_month": str(day.month), f"{prefix}_year": str(day.year)}
+    return {
+        f"{prefix}_day": str(day.day),
+        f"{prefix}_month": str(day.month),
+        f"{prefix}_year": str(day.year),
+    }
 
 
 def offence_form(**overrides) -> dict[str, str]:
@@ -42,7 +46,11 @@ def offence_form(**overrides) -> dict[str, str]:
 
 def test_officer_takes_a_new_person_from_logging_to_referral(client, officer, policy, programme):
     client.force_login(officer)
-    search = {"given_name": "Siân", "family_name": "Ní Bhriain-O'Neill", **date_fields("date_of_birth", date(1999, 2, 3))}
+    search = {
+        "given_name": "Siân",
+        "family_name": "Ní Bhriain-O'Neill",
+        **date_fields("date_of_birth", date(1999, 2, 3)),
+    }
     response = client.post("/cases/new/", search)
     assert "No matches" in response.content.decode()
 
@@ -50,8 +58,14 @@ def test_officer_takes_a_new_person_from_logging_to_referral(client, officer, po
     assert 'value="Siân"' in response.content.decode()
     response = client.post(
         "/cases/new/person/",
-        {**search, "phone": "07700 900456", "contact_preference": "sms", "preferred_language": "cy",
-         "ethnicity": "white_british", "sex": "female"},
+        {
+            **search,
+            "phone": "07700 900456",
+            "contact_preference": "sms",
+            "preferred_language": "cy",
+            "ethnicity": "white_british",
+            "sex": "female",
+        },
     )
     assert response.status_code == 302
     person = Person.objects.get()
@@ -67,7 +81,9 @@ def test_officer_takes_a_new_person_from_logging_to_referral(client, officer, po
     assert "Eligible for diversion" in page
     assert "3.5 g of Cannabis (herbal) is within the personal-use amount of 28 g" in page
 
-    response = client.post(f"/cases/{case.reference}/offer/", {"response": "accepted", "consent_given": "on"})
+    response = client.post(
+        f"/cases/{case.reference}/offer/", {"response": "accepted", "consent_given": "on"}
+    )
     assert response.status_code == 302
     response = client.post(f"/cases/{case.reference}/refer/", {"programme": str(programme.pk)})
     assert response.status_code == 302
@@ -80,9 +96,18 @@ def test_officer_takes_a_new_person_from_logging_to_referral(client, officer, po
 
 
 def test_search_finds_existing_person_despite_accents_and_spacing(client, officer):
-    factories.PersonFactory(given_name="Ciarán", family_name="Mac Donald", date_of_birth=date(1990, 1, 2))
+    factories.PersonFactory(
+        given_name="Ciarán", family_name="Mac Donald", date_of_birth=date(1990, 1, 2)
+    )
     client.force_login(officer)
-    response = client.post("/cases/new/", {"given_name": "ciaran", "family_name": "macdonald", **date_fields("date_of_birth", date(1990, 1, 2))})
+    response = client.post(
+        "/cases/new/",
+        {
+            "given_name": "ciaran",
+            "family_name": "macdonald",
+            **date_fields("date_of_birth", date(1990, 1, 2)),
+        },
+    )
     page = response.content.decode()
     assert "Possible matches" in page and "Ciarán Mac Donald" in page
 
@@ -94,7 +119,9 @@ def test_offence_form_errors_keep_what_was_typed_and_save_nothing(client, office
 
     url = f"/cases/new/{_person_token(person)}/"
     future = date.today() + timedelta(days=2)
-    response = client.post(url, offence_form(**date_fields("offence_date", future), **{"drugs-0-quantity": "0"}))
+    response = client.post(
+        url, offence_form(**date_fields("offence_date", future), **{"drugs-0-quantity": "0"})
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "There is a problem" in page
@@ -113,14 +140,20 @@ def test_duplicate_custody_record_is_refused_on_the_page(client, officer, policy
     from cases.views import _person_token
 
     response = client.post(f"/cases/new/{_person_token(existing.person)}/", offence_form())
-    assert "Custody record CR/26/0001 already has a case in this force." in response.content.decode()
+    assert (
+        "Custody record CR/26/0001 already has a case in this force." in response.content.decode()
+    )
     assert Case.objects.count() == 1
 
 
 def test_case_of_another_force_is_not_found(client, other_force_officer):
     case = factories.CaseFactory()
     client.force_login(other_force_officer)
-    for url in (f"/cases/{case.reference}/", f"/cases/{case.reference}/offer/", f"/cases/{case.reference}/refer/"):
+    for url in (
+        f"/cases/{case.reference}/",
+        f"/cases/{case.reference}/offer/",
+        f"/cases/{case.reference}/refer/",
+    ):
         assert client.get(url).status_code == 404
     assert client.post(f"/cases/{case.reference}/eligibility/").status_code == 404
     assert case.reference not in client.get("/cases/").content.decode()
@@ -133,7 +166,9 @@ def test_forged_person_token_is_not_found(client, officer):
     assert client.get("/cases/new/1:forged:token/").status_code == 404
 
 
-def test_case_list_query_count_does_not_grow_with_cases(client, officer, django_assert_max_num_queries):
+def test_case_list_query_count_does_not_grow_with_cases(
+    client, officer, django_assert_max_num_queries
+):
     client.force_login(officer)
     factories.CaseFactory.create_batch(3, created_by=officer)
     with django_assert_max_num_queries(12) as small:
@@ -148,7 +183,9 @@ def test_viewing_a_case_is_audited(client, officer):
     case = factories.CaseFactory(created_by=officer)
     client.force_login(officer)
     client.get(f"/cases/{case.reference}/")
-    event = AuditEvent.objects.get(action="view", object_id=case.reference, path=f"/cases/{case.reference}/")
+    event = AuditEvent.objects.get(
+        action="view", object_id=case.reference, path=f"/cases/{case.reference}/"
+    )
     assert event.user == officer and event.person_id == case.person_id
 
 

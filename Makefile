@@ -1,0 +1,61 @@
+# Everyday commands. With DATABASE_URL and REDIS_URL unset, scripts/stack.py starts an
+# embedded PostgreSQL and Redis for the command and stops them after; set them to use yours.
+#   make run                     the demo at http://127.0.0.1:8000/
+#   make test ARGS="-k sweep"    the test suite (extra pytest arguments in ARGS)
+
+PYTHON ?= python3
+VENV   := .venv
+STACK  := $(VENV)/bin/python scripts/stack.py
+ARGS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test chromium lint fmt migrations-check assets shell
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create .venv and install the pinned requirements
+
+# pip runs again only when a requirements file is newer than the stamp.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11 or later is needed as $(PYTHON) (make PYTHON=python3.11 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+run: install ## set up and run web, worker and beat with demo data
+	$(STACK) run
+
+test: install chromium ## set up and run the whole test suite
+	$(STACK) test $(ARGS)
+
+chromium: ## make sure Debian's Chromium is at /usr/bin/chromium (browser tests)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "Browser tests need Chromium at /usr/bin/chromium: install Debian's chromium" \
+				"package (apt-get install chromium) as root, then run make test again."; \
+			exit 1; \
+		fi; \
+	fi
+
+lint: install ## check lint and formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## fix what ruff can and format the code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install ## fail if a model change has no migration
+	$(STACK) exec -- python manage.py makemigrations --check --dry-run
+
+assets: ## refresh the vendored GOV.UK and MOJ Frontend files (needs node and npm)
+	scripts/vendor-assets
+
+shell: install ## a Django shell with the services up
+	$(STACK) exec -- python manage.py shell

@@ -27,4 +27,4 @@ RUN SECRET_KEY=collectstatic-only \
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "diversion.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", \
-     "--access-logfile", "-", "--no-control-socket"]
+     "-c", "diversion/gunicorn.conf.py", "--no-control-socket"]

@@ -363,7 +363,7 @@ def serve(env: dict[str, str]) -> int:
     port = int(env.get("PORT") or "8000")
     commands = {
         "web": [python, "-m", "gunicorn", "diversion.wsgi", "--bind", f"{host}:{port}",
-                "--workers", env.get("WEB_CONCURRENCY", "2"), "--access-logfile", "-",
+                "--workers", env.get("WEB_CONCURRENCY", "2"), "-c", "diversion/gunicorn.conf.py",
                 "--no-control-socket"],
         "beat": [python, "-m", "celery", "-A", "diversion", "beat", "-l", "info"],
         "worker": [python, "-m", "celery", "-A", "diversion", "worker", "-l", "info"],

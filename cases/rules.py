@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from cases.models import CaseStatus as S
+from cases.models import Exclusion
 
 # Which status a case may move to from each status (DESIGN.md, "The life of a case").
 CASE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -223,7 +224,7 @@ def check_eligibility(inputs: EligibilityInputs, policy: PolicyRules) -> Eligibi
     present = sorted(inputs.circumstances & policy.excluded_circumstances)
     if present:
         for circumstance in present:
-            label = circumstance.replace("_", " ")
+            label = Exclusion(circumstance).label.lower()
             add("exclusion", False, f"The scheme excludes cases with this circumstance: {label}.")
     elif policy.excluded_circumstances:
         add("exclusion", True, "None of the scheme's excluded circumstances apply.")

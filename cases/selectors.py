@@ -117,11 +117,13 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
     record with the same folded name and date of birth. Other forces' references are withheld.
     """
     person = case.person
-    same_person = Q(person_id=person.pk) | Q(
+    same_name_and_birth = Q(
         person__name_key=person.name_key, person__date_of_birth=person.date_of_birth
     )
     if person.pnc_id:
-        same_person |= Q(person__pnc_id=person.pnc_id)
+        # Two records with different PNC IDs are different people, whatever their names.
+        same_name_and_birth &= Q(person__pnc_id="") | Q(person__pnc_id=person.pnc_id)
+    same_person = Q(person_id=person.pk) | same_name_and_birth
     earlier = (
         Case.objects.filter(same_person, offence_date__lte=case.offence_date)
         .exclude(pk=case.pk)

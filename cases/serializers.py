@@ -18,8 +18,8 @@ from cases.models import (
     Drug,
     EligibilityDecision,
     Exclusion,
-    Offer,
     OffenceType,
+    Offer,
     Person,
     SchemePolicy,
     Setting,
@@ -142,6 +142,37 @@ class DrugQuantityInputSerializer(serializers.Serializer):
     )
 
 
+class DrugListField(serializers.ListField):
+    """The drugs found. Errors come back as one list of messages, the shape the service uses."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=DrugQuantityInputSerializer(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError(_item_messages(error.detail)) from error
+
+
+def _item_messages(detail: Any) -> list[str]:
+    """Flatten DRF's {index: {field: [message]}} errors into plain, numbered messages."""
+    if not isinstance(detail, dict):
+        return [str(message) for message in detail]
+    messages = []
+    for index, errors in detail.items():
+        fields = errors.items() if isinstance(errors, dict) else [("", errors)]
+        for field, field_messages in fields:
+            for message in field_messages:
+                if field == "drug":  # already names the code it refuses
+                    messages.append(str(message))
+                elif field in ("", "non_field_errors"):
+                    messages.append(f"Drug {index + 1}: {message}")
+                else:
+                    messages.append(f"Drug {index + 1}, {field}: {message}")
+    return messages
+
+
 class CaseCreateSerializer(serializers.Serializer):
     """What an officer records at custody to log a possession case."""
 
@@ -172,7 +203,7 @@ class CaseCreateSerializer(serializers.Serializer):
         default=list,
         help_text="Circumstances a scheme may exclude, when they apply.",
     )
-    drugs = DrugQuantityInputSerializer(many=True)
+    drugs = DrugListField(help_text="Each drug found, once, with its total quantity.")
 
 
 class CaseDrugSerializer(serializers.ModelSerializer):
@@ -343,7 +374,10 @@ class OfferCreateSerializer(serializers.Serializer):
     )
     notes = serializers.CharField(required=False, default="", allow_blank=True)
     offered_at = serializers.DateTimeField(
-        required=False, default=None, allow_null=True, help_text="When the offer was made; defaults to now."
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text="When the offer was made; defaults to now.",
     )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -51,6 +51,11 @@ PERSON_FIELDS = (
     "interpreter_language",
     "ethnicity",
     "sex",
+)
+
+DUPLICATE_PNC_ID = (
+    "A person with this police national identifier already exists: find them instead of adding "
+    "them again."
 )
 
 
@@ -100,14 +105,14 @@ def person_create(*, by: User, **fields: Any) -> Person:
     fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
     person = Person(**fields)
     if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
-        raise DomainError(
-            "A person with this police national identifier already exists: find them instead "
-            "of adding them again.",
-            field="pnc_id",
-        )
+        raise DomainError(DUPLICATE_PNC_ID, field="pnc_id")
     _full_clean(person, exclude=["name_key"])
     with transaction.atomic():
-        person.save()
+        try:
+            with transaction.atomic():
+                person.save()
+        except IntegrityError as error:  # another officer saved the same PNC ID just now
+            raise DomainError(DUPLICATE_PNC_ID, field="pnc_id") from error
         audit_record(
             user=by,
             action="create",
@@ -177,15 +182,15 @@ def case_create(
     )
     _full_clean(case, exclude=["reference", "created_by", "person", "force"])
     with transaction.atomic():
-        if Case.objects.filter(
-            force_id=by.force_id, custody_record_number=custody_record_number
-        ).exists():
+        case.reference = next_reference(by.force.code, "case_reference_seq")
+        try:
+            with transaction.atomic():
+                case.save()
+        except IntegrityError as error:  # custody_record_unique_in_force, checked by PostgreSQL
             raise DomainError(
                 f"Custody record {custody_record_number} already has a case in this force.",
                 field="custody_record_number",
-            )
-        case.reference = next_reference(by.force.code, "case_reference_seq")
-        case.save()
+            ) from error
         CaseDrug.objects.bulk_create(
             CaseDrug(case=case, drug=item.drug, quantity=item.quantity) for item in drugs
         )

@@ -69,17 +69,17 @@ class ErrorSerializer(serializers.Serializer):
     field = serializers.CharField(required=False, allow_null=True)
 
 
-class FieldErrorsSerializer(serializers.Serializer):
-    """Input errors: each field at fault with its messages (DRF's validation-error shape)."""
-
-    field_name = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="One key per field at fault (or non_field_errors), each with its messages.",
-    )
-
+# DRF's validation-error shape: each field at fault (or non_field_errors) with its messages.
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"custody_record_number": ["Custody record CR-1 already has a case in this force."]},
+}
 
 BAD_REQUEST = OpenApiResponse(
-    FieldErrorsSerializer, description="The input is wrong: nothing was saved. See each field."
+    FIELD_ERRORS_SCHEMA,
+    description="The input is wrong, or the rules refuse it: nothing was saved. Each field at "
+    "fault has its messages; a refusal about no one field is {detail, code, field: null}.",
 )
 FORBIDDEN = OpenApiResponse(
     ErrorSerializer, description="Not signed in, or your role may not use this endpoint."

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from cases.api import CaseViewSet, PeopleView
+from programmes.api import ProgrammeViewSet, ReferralViewSet
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("cases", CaseViewSet, basename="case")
+router.register("referrals", ReferralViewSet, basename="referral")
+router.register("programmes", ProgrammeViewSet, basename="programme")
+
+urlpatterns = [
+    # The person search answers {"exact", "possible"}, not a page of rows, so it is a plain view.
+    path("people/", PeopleView.as_view(), name="people"),
+    *router.urls,
+]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.models import Case, CaseDrug, Drug, Force, Person, SchemePolicy
-from programmes.models import Programme, Provider
+from programmes.models import Programme, Provider, Referral
 
 
 def force(code: str = "TVP") -> Force:
@@ -116,3 +117,20 @@ class ProgrammeFactory(factory.django.DjangoModelFactory):
     def forces_served(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.forces_served.set(extracted if extracted is not None else [force()])
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    """A new referral of a case to a programme, with deadlines two and twelve weeks out."""
+
+    class Meta:
+        model = Referral
+
+    reference = factory.Sequence(lambda n: f"R-TEST-{n:06d}")
+    case = factory.SubFactory(CaseFactory, status="referred")
+    programme = factory.SubFactory(ProgrammeFactory)
+    policy = factory.LazyAttribute(
+        lambda r: r.case.force.current_policy() or PolicyFactory(force=r.case.force)
+    )
+    first_appointment_due = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+    completion_due = factory.LazyFunction(lambda: timezone.now() + timedelta(days=84))
+    referred_by = factory.LazyAttribute(lambda r: r.case.created_by)

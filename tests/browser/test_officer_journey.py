@@ -54,8 +54,8 @@ def test_demo_officer_logs_a_case_and_refers_it(page, demo):
     page.locator("#id_drugs-0-quantity").fill("4.5")
     page.get_by_role("button", name="Log the case").click()
 
-    expect(page.get_by_text("logged")).to_be_visible()
     case = Case.objects.get(custody_record_number="BRW/26/9001")
+    expect(page.get_by_text(f"Case {case.reference} logged", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name=f"Case {case.reference}")).to_be_visible()
 
     page.get_by_role("button", name="Check eligibility").click()
@@ -69,7 +69,7 @@ def test_demo_officer_logs_a_case_and_refers_it(page, demo):
     page.get_by_role("button", name="Record the offer").click()
     page.get_by_label("Accepted the offer").check()
     page.get_by_role("button", name="Save the answer").click()
-    expect(page.get_by_text("must consent to take part")).to_be_visible()
+    expect(page.get_by_role("link", name="The person must consent to take part")).to_be_visible()
     page.get_by_label("The person consents to take part").check()
     page.get_by_role("button", name="Save the answer").click()
 

@@ -1,0 +1,534 @@
+"""Demo data: providers, programmes, three forces' scheme policies, a user per role, cases.
+
+Safe to run again: everything is found by its natural key (provider and programme names, a
+force's first policy version, usernames, demo custody record numbers) before it is created,
+and existing rows are left as they are. Cases are built through the services, as the demo
+officers, so each has its history and audit rows like a real one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from cases.models import Case, CaseStatus, Drug, Force, Person, SchemePolicy
+from cases.reference_data import load_reference_data
+from cases.services import (
+    DrugQuantity,
+    case_close_ineligible,
+    case_create,
+    eligibility_check,
+    offer_record,
+    person_create,
+)
+from programmes.models import Programme, Provider
+from programmes.rules import london_date
+from programmes.services import referral_create
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (documented demo credential, see README)
+
+PROVIDERS = {
+    "Pathways Drug Education": "referrals@pathways.example.org",
+    "Northern Recovery Partnership": "checkpoint@northern-recovery.example.org",
+    "Midlands Drug Education Service": "divert@mdes.example.org",
+}
+
+# (provider, name, kind, sessions required, forces served, description)
+PROGRAMMES = [
+    (
+        "Pathways Drug Education",
+        "Drug awareness group session",
+        "education",
+        1,
+        ["TVP"],
+        "One 3.5-hour group session on the health and legal risks of drug use.",
+    ),
+    (
+        "Pathways Drug Education",
+        "Drug awareness online course",
+        "education",
+        1,
+        ["TVP", "WMP"],
+        "A 4-hour online course, done in one sitting or in parts within the deadline.",
+    ),
+    (
+        "Northern Recovery Partnership",
+        "Assessment and treatment sessions",
+        "treatment",
+        4,
+        ["TVP", "DUR"],
+        "A substance-use assessment followed by three one-to-one treatment sessions.",
+    ),
+    (
+        "Northern Recovery Partnership",
+        "Checkpoint four-month contract",
+        "treatment",
+        4,
+        ["DUR"],
+        "A 4-month contract with a navigator: an assessment and monthly meetings, with "
+        "conditions agreed at the start.",
+    ),
+    (
+        "Midlands Drug Education Service",
+        "DIVERT drug education course",
+        "education",
+        1,
+        ["WMP"],
+        "One 3-hour drug education course, booked within 14 days of the offence.",
+    ),
+]
+
+CLASS_B_THRESHOLDS = {
+    "cannabis": "28",
+    "cannabis-resin": "10",
+    "ketamine": "1",
+    "amphetamine": "2",
+}
+CLASS_A_THRESHOLDS = {"cocaine": "1", "mdma": "1", "ecstasy-tablets": "4"}
+
+# Version 1 of each demo force's scheme, differing where real schemes differ (DESIGN.md).
+POLICIES: dict[str, dict[str, Any]] = {
+    "DUR": {
+        "scheme_name": "Checkpoint",
+        "disposal": "deferred_prosecution",
+        "intervention": "A 4-month contract with conditions, supported by a navigator; "
+        "prosecution is deferred and dropped when the contract is kept.",
+        "drug_classes": ["A", "B"],
+        "personal_use_thresholds": {**CLASS_A_THRESHOLDS, **CLASS_B_THRESHOLDS},
+        "max_offence_age_days": 90,
+        "requires_admission": True,
+        "requires_residence_in_area": True,
+        "excluded_circumstances": ["hate_crime", "court_order", "suspended_sentence"],
+        "lookback_days": 730,
+        "max_previous_diversions": 0,
+        "first_appointment_working_days": 10,
+        "completion_days": 120,
+        "deadlines_from": "referral",
+        "max_unexcused_absences": 1,
+        "late_counts_as_attended": True,
+    },
+    "TVP": {
+        "scheme_name": "Drug Diversion Scheme",
+        "disposal": "community_resolution",
+        "intervention": "A drug awareness session or course, or an assessment and treatment "
+        "sessions, chosen with the person.",
+        "drug_classes": ["A", "B"],
+        "personal_use_thresholds": {**CLASS_A_THRESHOLDS, **CLASS_B_THRESHOLDS},
+        "max_offence_age_days": None,
+        "requires_admission": False,
+        "requires_residence_in_area": False,
+        "excluded_circumstances": ["violence_at_arrest", "outstanding_warrant", "court_order"],
+        "lookback_days": 3 * 365,
+        "max_previous_diversions": 0,
+        "first_appointment_working_days": 10,
+        "completion_days": 84,
+        "deadlines_from": "referral",
+        "max_unexcused_absences": 1,
+        "late_counts_as_attended": True,
+    },
+    "WMP": {
+        "scheme_name": "DIVERT",
+        "disposal": "community_resolution",
+        "intervention": "A drug education course: book within 14 days and attend within 12 "
+        "weeks of the offence. Offered again while the person engages.",
+        "drug_classes": ["B"],
+        "personal_use_thresholds": CLASS_B_THRESHOLDS,
+        "max_offence_age_days": None,
+        "requires_admission": False,
+        "requires_residence_in_area": False,
+        "excluded_circumstances": ["violence_at_arrest", "co_accused", "mental_health_act"],
+        "lookback_days": 730,
+        "max_previous_diversions": 2,
+        "first_appointment_working_days": 10,
+        "completion_days": 84,
+        "deadlines_from": "offence",
+        "max_unexcused_absences": 0,
+        "late_counts_as_attended": False,
+    },
+}
+
+# (username, first name, last name, role, force code, provider name, is_staff, is_superuser)
+USERS = [
+    ("officer", "Olivia", "Bennett", Role.CUSTODY_OFFICER, "TVP", None, False, False),
+    ("supervisor", "Marcus", "Reid", Role.SUPERVISOR, "TVP", None, False, False),
+    (
+        "provider",
+        "Priya",
+        "Nair",
+        Role.PROVIDER_STAFF,
+        None,
+        "Pathways Drug Education",
+        False,
+        False,
+    ),
+    ("analyst", "Tom", "Hargreaves", Role.ANALYST, "TVP", None, False, False),
+    ("admin", "Ada", "Lloyd", Role.ADMINISTRATOR, None, None, True, True),
+    ("durham.officer", "Gethin", "Morgan", Role.CUSTODY_OFFICER, "DUR", None, False, False),
+    ("westmidlands.officer", "Grace", "Adebayo", Role.CUSTODY_OFFICER, "WMP", None, False, False),
+]
+OFFICER_FOR_FORCE = {"TVP": "officer", "DUR": "durham.officer", "WMP": "westmidlands.officer"}
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    given_name: str
+    family_name: str
+    years: int
+    days: int  # born `years` years before the date `days` days ago
+    pnc_id: str = ""
+    preferred_language: str = "en"
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """One demo case and how far along its life to take it."""
+
+    number: str
+    force: str
+    person: DemoPerson
+    days_ago: int
+    drugs: tuple[tuple[str, str], ...]
+    goal: str  # logged, checked, offered, accepted, referred, declined or closed
+    programme: str = ""
+    admitted: bool = True
+    previous: bool = False
+    offence_type: str = "simple_possession"
+    setting: str = "none"
+    resides: bool = True
+    circumstances: tuple[str, ...] = ()
+
+
+SIAN = DemoPerson("Siân", "Llŷr", 24, 131, preferred_language="cy")
+CIARAN = DemoPerson("Ciarán", "Ó Briain", 31, 48)
+ZOE = DemoPerson("Zoë", "Smith-Jones", 27, 205)
+SEAN = DemoPerson("Seán", "O'Connor", 35, 17)
+AOIFE = DemoPerson("Aoife", "Ní Bhriain", 22, 301)
+DAFYDD = DemoPerson("Dafydd", "ap Gruffydd", 40, 77, preferred_language="cy")
+RHIANNON = DemoPerson("Rhiannon", "Pryce-Davies", 19, 160)
+JAYDEN = DemoPerson("Jayden", "Clarke", 17, 40)
+TOMASZ = DemoPerson("Tomasz", "Nowak", 29, 90, pnc_id="2016/0238841C")
+AMIRA = DemoPerson("Amira", "Haddad", 26, 222)
+CONNOR = DemoPerson("Connor", "MacDonald", 33, 12)
+EOIN = DemoPerson("Eoin", "Mac Giolla Phádraig", 45, 180)
+PRIYA = DemoPerson("Priya", "Shah", 38, 33)
+NIAMH = DemoPerson("Niamh", "O'Sullivan", 21, 250)
+GARETH = DemoPerson("Gareth", "Llewellyn", 52, 5)
+CHLOE = DemoPerson("Chloé", "Dubois", 30, 99)
+KIERAN = DemoPerson("Kieran", "O'Neill", 28, 140, pnc_id="2019/0456123K")
+OLUSEGUN = DemoPerson("Olusegun", "Adeyemi", 28, 64)
+LOWRI = DemoPerson("Lowri", "Wyn-Jones", 23, 310, preferred_language="cy")
+ELLIE = DemoPerson("Ellie-Mae", "Turner", 18, 6)  # 18 on the very day of the offence
+DECLAN_WMP = DemoPerson("Declan", "McBride", 34, 21)
+DECLAN_TVP = DemoPerson("Declan", "Mc Bride", 34, 21)  # the same man, typed differently
+BETHAN = DemoPerson("Bethan", "Ellis-Roberts", 29, 115, preferred_language="cy")
+CIARA = DemoPerson("Ciara", "Ní Dhomhnaill", 34, 190)
+MARK = DemoPerson("Mark", "Thompson", 44, 2)
+SIOBHAN = DemoPerson("Siobhán", "Kelly", 26, 260)
+ROISIN = DemoPerson("Róisín", "D'Arcy", 37, 55)
+HANNAH = DemoPerson("Hannah", "Okafor", 25, 170)
+RYAN = DemoPerson("Ryan", "Patel", 30, 45)
+FFION = DemoPerson("Ffion", "Hughes", 20, 270, preferred_language="cy")
+KACPER = DemoPerson("Kacper", "Wiśniewski", 27, 80)
+LEAH = DemoPerson("Leah", "Ó Súilleabháin", 32, 150)
+
+GROUP = "Drug awareness group session"
+ONLINE = "Drug awareness online course"
+TREATMENT = "Assessment and treatment sessions"
+CHECKPOINT = "Checkpoint four-month contract"
+DIVERT = "DIVERT drug education course"
+
+# In the order they are built: an earlier diversion comes before the case that finds it.
+CASES = [
+    # West Midlands (DIVERT: class B only, repeats allowed, deadlines from the offence).
+    DemoCase("DEMO-0101", "WMP", DECLAN_WMP, 150, (("cannabis", "6"),), "referred", DIVERT),
+    DemoCase("DEMO-0102", "WMP", RYAN, 400, (("cannabis-resin", "3"),), "referred", ONLINE),
+    DemoCase("DEMO-0103", "WMP", RYAN, 6, (("cannabis", "9"),), "referred", DIVERT),
+    DemoCase("DEMO-0104", "WMP", HANNAH, 4, (("cocaine", "0.3"),), "closed"),
+    DemoCase("DEMO-0105", "WMP", FFION, 10, (("cannabis", "2"),), "referred", DIVERT),
+    DemoCase("DEMO-0106", "WMP", KACPER, 3, (("ketamine", "0.5"),), "accepted"),
+    DemoCase(
+        "DEMO-0107",
+        "WMP",
+        LEAH,
+        8,
+        (("amphetamine", "1"),),
+        "checked",
+        circumstances=("violence_at_arrest",),
+    ),
+    # Durham (Checkpoint: classes A and B, under 90 days old, admission required).
+    DemoCase("DEMO-0201", "DUR", BETHAN, 12, (("cocaine", "0.6"),), "referred", CHECKPOINT),
+    DemoCase("DEMO-0202", "DUR", CIARA, 9, (("cannabis", "9"),), "closed", admitted=False),
+    DemoCase("DEMO-0203", "DUR", MARK, 120, (("cannabis", "4"),), "checked"),
+    DemoCase("DEMO-0204", "DUR", SIOBHAN, 5, (("cannabis-resin", "3"),), "offered"),
+    DemoCase("DEMO-0205", "DUR", ROISIN, 20, (("mdma", "0.5"),), "referred", TREATMENT),
+    DemoCase("DEMO-0206", "DUR", SIAN, 2, (("cannabis", "3"),), "logged"),
+    # Thames Valley (Drug Diversion Scheme: classes A and B, once only in three years).
+    DemoCase("DEMO-0001", "TVP", SIAN, 1, (("cannabis", "6"),), "logged"),
+    DemoCase("DEMO-0002", "TVP", CIARAN, 18, (("cocaine", "0.5"),), "referred", GROUP),
+    DemoCase("DEMO-0003", "TVP", ZOE, 11, (("cannabis", "12"),), "referred", ONLINE),
+    DemoCase("DEMO-0004", "TVP", SEAN, 3, (("cannabis-resin", "4"),), "accepted"),
+    DemoCase("DEMO-0005", "TVP", AOIFE, 2, (("mdma", "0.4"),), "offered"),
+    DemoCase("DEMO-0006", "TVP", DAFYDD, 2, (("cannabis", "3"),), "checked"),
+    DemoCase("DEMO-0007", "TVP", RHIANNON, 4, (("cannabis", "45"),), "checked"),
+    DemoCase("DEMO-0008", "TVP", JAYDEN, 3, (("cannabis", "2"),), "closed"),
+    DemoCase("DEMO-0009", "TVP", TOMASZ, 7, (("cocaine", "0.8"),), "closed", previous=True),
+    DemoCase(
+        "DEMO-0010",
+        "TVP",
+        AMIRA,
+        25,
+        (("ketamine", "0.5"), ("cannabis", "2")),
+        "referred",
+        TREATMENT,
+    ),
+    DemoCase("DEMO-0011", "TVP", CONNOR, 5, (("cannabis", "8"),), "declined"),
+    DemoCase("DEMO-0012", "TVP", EOIN, 6, (("cocaine", "3.5"),), "closed"),
+    DemoCase("DEMO-0013", "TVP", PRIYA, 15, (("ecstasy-tablets", "2"),), "referred", GROUP),
+    DemoCase("DEMO-0014", "TVP", NIAMH, 4, (("cannabis", "5"),), "closed", offence_type="supply"),
+    DemoCase("DEMO-0015", "TVP", GARETH, 9, (("amphetamine", "1"),), "closed", setting="school"),
+    DemoCase(
+        "DEMO-0016",
+        "TVP",
+        CHLOE,
+        3,
+        (("cannabis-resin", "2"),),
+        "checked",
+        circumstances=("outstanding_warrant",),
+    ),
+    DemoCase("DEMO-0017", "TVP", KIERAN, 300, (("cannabis", "5"),), "referred", GROUP),
+    DemoCase("DEMO-0018", "TVP", KIERAN, 5, (("cannabis", "4"),), "checked"),
+    DemoCase("DEMO-0019", "TVP", OLUSEGUN, 1, (("cannabis", "10"),), "checked"),
+    DemoCase("DEMO-0020", "TVP", LOWRI, 0, (("cannabis", "1.5"),), "logged"),
+    DemoCase("DEMO-0021", "TVP", ELLIE, 6, (("cannabis", "3"),), "offered"),
+    DemoCase("DEMO-0022", "TVP", DECLAN_TVP, 4, (("cannabis", "5"),), "checked"),
+]
+
+
+def ascii_letters(text: str) -> str:
+    """Lower-case ASCII letters and dots of `text`, accents dropped (for demo addresses)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(char for char in folded if char.isalnum() or char == ".")
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+class Command(BaseCommand):
+    help = "Load demo providers, programmes, scheme policies, users for every role and cases."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = int(options.get("verbosity", 1))
+        self.today = london_date(timezone.now())
+        with transaction.atomic():
+            load_reference_data(Force, Drug)
+            self.forces = {force.code: force for force in Force.objects.filter(code__in=POLICIES)}
+            self.drugs = {drug.code: drug for drug in Drug.objects.all()}
+            providers = self.seed_providers()
+            programmes = self.seed_programmes(providers)
+            users = self.seed_users(providers)
+            policies = self.seed_policies(users["admin"])
+            cases = self.seed_cases(users, programmes)
+        self.report(providers, programmes, policies, users, cases)
+
+    def say(self, message: str = "") -> None:
+        """Print unless asked to be quiet."""
+        if self.verbosity > 0:
+            self.stdout.write(message)
+
+    def seed_providers(self) -> dict[str, Provider]:
+        """The demo providers, by name."""
+        providers = {}
+        for name, email in PROVIDERS.items():
+            providers[name], _ = Provider.objects.get_or_create(
+                name=name, defaults={"contact_email": email}
+            )
+        return providers
+
+    def seed_programmes(self, providers: dict[str, Provider]) -> dict[str, Programme]:
+        """The demo programmes, by name, each serving its forces."""
+        programmes = {}
+        for provider, name, kind, sessions, forces, description in PROGRAMMES:
+            programme, _ = Programme.objects.get_or_create(
+                provider=providers[provider],
+                name=name,
+                defaults={
+                    "kind": kind,
+                    "sessions_required": sessions,
+                    "description": description,
+                },
+            )
+            programme.forces_served.add(*(self.forces[code] for code in forces))
+            programmes[name] = programme
+        return programmes
+
+    def seed_users(self, providers: dict[str, Provider]) -> dict[str, User]:
+        """One demo user per role (and an officer in each other demo force), by username."""
+        users = {}
+        for username, first, last, role, force, provider, staff, superuser in USERS:
+            user, created = User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.org",
+                    "role": role,
+                    "force": self.forces[force] if force else None,
+                    "provider": providers[provider] if provider else None,
+                    "is_staff": staff,
+                    "is_superuser": superuser,
+                    "is_active": True,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            users[username] = user
+        return users
+
+    def seed_policies(self, admin: User) -> dict[str, SchemePolicy]:
+        """Version 1 of each demo force's policy, unless the force already has a policy."""
+        policies = {}
+        for code, fields in POLICIES.items():
+            force = self.forces[code]
+            current = force.current_policy()
+            if current is None:
+                current = SchemePolicy(force=force, version=1, created_by=admin, **fields)
+                current.full_clean()
+                current.save()
+            policies[code] = current
+        return policies
+
+    def seed_cases(self, users: dict[str, User], programmes: dict[str, Programme]) -> Counter:
+        """Build each demo case that is not there yet; count what was created and kept."""
+        tally: Counter[str] = Counter()
+        existing = set(
+            Case.objects.filter(custody_record_number__startswith="DEMO-").values_list(
+                "force__code", "custody_record_number"
+            )
+        )
+        for demo in CASES:
+            if (demo.force, demo.number) in existing:
+                tally["kept"] += 1
+                continue
+            officer = users[OFFICER_FOR_FORCE[demo.force]]
+            self.build_case(demo, officer, programmes)
+            tally["created"] += 1
+        return tally
+
+    def demo_person(self, demo: DemoPerson, officer: User) -> Person:
+        """The demo person, found by PNC ID or exact name and date of birth, else added."""
+        born = years_before(self.today - timedelta(days=demo.days), demo.years)
+        if demo.pnc_id:
+            found = Person.objects.filter(pnc_id=demo.pnc_id).first()
+        else:
+            found = Person.objects.filter(
+                given_name=demo.given_name, family_name=demo.family_name, date_of_birth=born
+            ).first()
+        if found is not None:
+            return found
+        mailbox = ascii_letters(f"{demo.given_name}.{demo.family_name}")
+        return person_create(
+            by=officer,
+            given_name=demo.given_name,
+            family_name=demo.family_name,
+            date_of_birth=born,
+            pnc_id=demo.pnc_id,
+            email=f"{mailbox}@example.org",
+            # Ofcom's drama range 07700 900000-900999: never a real mobile number.
+            phone=f"07700 900{zlib.crc32(mailbox.encode()) % 1000:03d}",
+            preferred_language=demo.preferred_language,
+        )
+
+    def build_case(self, demo: DemoCase, officer: User, programmes: dict[str, Programme]) -> None:
+        """Log the case and take it as far as its goal, through the services."""
+        with transaction.atomic():
+            case = case_create(
+                by=officer,
+                person=self.demo_person(demo.person, officer),
+                custody_record_number=demo.number,
+                offence_date=self.today - timedelta(days=demo.days_ago),
+                drugs=[
+                    DrugQuantity(drug=self.drugs[code], quantity=Decimal(quantity))
+                    for code, quantity in demo.drugs
+                ],
+                admitted_offence=demo.admitted,
+                previous_drug_conviction_or_caution=demo.previous,
+                offence_type=demo.offence_type,
+                setting=demo.setting,
+                resides_in_force_area=demo.resides,
+                circumstances=demo.circumstances,
+            )
+            if demo.goal == "logged":
+                return
+            decision = eligibility_check(case=case, by=officer)
+            if not decision.eligible:
+                if demo.goal == "closed":
+                    case_close_ineligible(case=case, by=officer)
+                return
+            if demo.goal in ("checked", "closed"):
+                return
+            response = {"offered": "pending", "declined": "declined"}.get(demo.goal, "accepted")
+            offer_record(
+                case=case,
+                by=officer,
+                response=response,
+                consent_given=response == "accepted",
+                notes="Demo case: offer explained at custody.",
+            )
+            if demo.goal == "referred":
+                referral_create(case=case, programme=programmes[demo.programme], by=officer)
+
+    def report(
+        self,
+        providers: dict[str, Provider],
+        programmes: dict[str, Programme],
+        policies: dict[str, SchemePolicy],
+        users: dict[str, User],
+        cases: Counter,
+    ) -> None:
+        """A short summary, then the demo sign-ins (no personal data)."""
+        demo_cases = Case.objects.filter(custody_record_number__startswith="DEMO-")
+        by_status = Counter(demo_cases.values_list("status", flat=True))
+        self.say(f"Providers: {len(providers)}. Programmes: {len(programmes)}.")
+        for policy in policies.values():
+            self.say(
+                f"Scheme policy: {policy.force.name}, {policy.scheme_name} v{policy.version} "
+                f"({policy.get_disposal_display()}; classes {','.join(policy.drug_classes)}; "
+                f"deadlines from the {policy.deadlines_from})."
+            )
+        self.say(
+            f"Demo cases: {cases['created']} created, {cases['kept']} already there. By status: "
+            + ", ".join(
+                f"{CaseStatus(status).label.lower()} {count}"
+                for status, count in sorted(by_status.items())
+            )
+            + "."
+        )
+        self.say()
+        self.say("Demo sign-ins (every demo user has the same password):")
+        rows = [("username", "role", "organisation", "password")] + [
+            (user.username, user.get_role_display(), user.organisation_name, DEMO_PASSWORD)
+            for user in users.values()
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            self.say(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )

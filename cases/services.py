@@ -221,7 +221,13 @@ def _locked(case: Case) -> Case:
 
 
 def case_transition(
-    *, case: Case, to: str, by: User | None, reason: str = "", outcome: str = ""
+    *,
+    case: Case,
+    to: str,
+    by: User | None,
+    reason: str = "",
+    outcome: str = "",
+    home_office_outcome: int | None = None,
 ) -> Case:
     """Move a locked case to `to`, writing the history row. Call inside transaction.atomic."""
     if not rules.can_transition(case.status, to):
@@ -234,7 +240,7 @@ def case_transition(
     if to == CaseStatus.CLOSED:
         case.outcome = outcome
         case.closed_at = timezone.now()
-        case.home_office_outcome = 22 if outcome == CaseOutcome.DIVERTED else None
+        case.home_office_outcome = home_office_outcome
     case.save(update_fields=["status", "outcome", "closed_at", "home_office_outcome", "updated_at"])
     CaseStatusChange.objects.create(
         case=case, from_status=previous, to_status=to, changed_by=by, reason=reason

@@ -201,8 +201,9 @@ class Attendance(models.Model):
         Appointment, on_delete=models.PROTECT, related_name="attendance"
     )
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
-    reason = models.TextField(
-        blank=True, help_text="Required for an excused absence and for a correction"
+    reason = models.TextField(blank=True, help_text="Why the absence is excused")
+    correction_reason = models.TextField(
+        blank=True, help_text="Why an earlier outcome was corrected (kept, not current)"
     )
     is_current = models.BooleanField(default=True)
     recorded_by = models.ForeignKey(

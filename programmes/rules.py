@@ -72,3 +72,43 @@ def compute_deadlines(
     first = add_working_days(start, first_appointment_working_days)
     completion = max(start + timedelta(days=completion_days), first)
     return Deadlines(first_appointment_due=end_of_day(first), completion_due=end_of_day(completion))
+
+
+# Which status a referral may move to from each status.
+REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"accepted", "declined", "withdrawn"}),
+    "accepted": frozenset({"in_progress", "completed", "flagged", "withdrawn"}),
+    "in_progress": frozenset({"completed", "flagged", "withdrawn"}),
+    "flagged": frozenset({"accepted", "in_progress", "withdrawn"}),
+    "declined": frozenset(),
+    "completed": frozenset(),
+    "withdrawn": frozenset(),
+}
+
+
+def referral_can_transition(from_status: str, to_status: str) -> bool:
+    """Whether a referral in `from_status` may move to `to_status`."""
+    return to_status in REFERRAL_TRANSITIONS.get(from_status, frozenset())
+
+
+def counts_as_attended(outcome: str, *, late_counts_as_attended: bool) -> bool:
+    """Whether an attendance outcome counts towards the sessions a programme requires.
+
+    Some schemes count arriving late as attending; others treat it as a failure to attend.
+    """
+    return outcome == "attended" or (outcome == "late" and late_counts_as_attended)
+
+
+def counts_as_unexcused_absence(outcome: str, *, late_counts_as_attended: bool) -> bool:
+    """Whether an outcome is an absence the person is answerable for."""
+    return outcome == "did_not_attend" or (outcome == "late" and not late_counts_as_attended)
+
+
+# Home Office crime outcome recorded when a diversion is completed, by the scheme's disposal.
+# Outcome 22: diversionary, educational or intervention activity (deferred prosecution);
+# outcome 8: community resolution; outcome 3: caution, adults (a conditional caution).
+HOME_OFFICE_OUTCOME_BY_DISPOSAL = {
+    "deferred_prosecution": 22,
+    "community_resolution": 8,
+    "conditional_caution": 3,
+}

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db.models import Case as DbCase
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
 
 from accounts.models import Role, User
-from cases.models import Case, Force
-from cases.selectors import cases_visible_to
-from programmes.models import Programme, Referral
+from cases.models import Case, Force, NameKey
+from cases.selectors import NAME_MATCH_THRESHOLD, cases_visible_to
+from programmes.models import (
+    Appointment,
+    Attendance,
+    GroupSession,
+    Programme,
+    Referral,
+    ReferralStatus,
+)
 
 
 def programmes_serving(force: Force | int) -> QuerySet[Programme]:
@@ -46,3 +56,119 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
 def referrals_for_case(case: Case) -> QuerySet[Referral]:
     """A case's referrals, newest first, with their programme and provider."""
     return case.referrals.select_related("programme__provider").order_by("-referred_at")
+
+
+# The inbox's tabs, in order, with the referral statuses each shows.
+INBOX_TABS: dict[str, tuple[str, ...]] = {
+    "new": (ReferralStatus.NEW,),
+    "accepted": (ReferralStatus.ACCEPTED,),
+    "in_progress": (ReferralStatus.IN_PROGRESS,),
+    "flagged": (ReferralStatus.FLAGGED,),
+    "completed": (ReferralStatus.COMPLETED,),
+}
+
+
+def provider_referrals(user: User) -> QuerySet[Referral]:
+    """Referrals made to the user's provider organisation; nothing for anyone else."""
+    if not user.is_authenticated or user.role != Role.PROVIDER_STAFF or not user.provider_id:
+        return Referral.objects.none()
+    return Referral.objects.filter(programme__provider_id=user.provider_id)
+
+
+def provider_inbox_counts(user: User) -> dict[str, int]:
+    """How many of the provider's referrals are in each inbox tab, in one query."""
+    totals = provider_referrals(user).aggregate(
+        **{tab: Count("pk", filter=Q(status__in=statuses)) for tab, statuses in INBOX_TABS.items()}
+    )
+    return {tab: totals[tab] for tab in INBOX_TABS}
+
+
+def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referral]:
+    """One tab of the provider's inbox, the nearest deadline first, searchable.
+
+    The deadline that matters is the first appointment's until the person has attended,
+    then completion's. The search matches the referral reference or the person's name.
+    """
+    referrals = (
+        provider_referrals(user)
+        .filter(status__in=INBOX_TABS.get(tab, INBOX_TABS["new"]))
+        .select_related("case__person", "programme")
+        .annotate(
+            next_due=DbCase(
+                When(
+                    status__in=[ReferralStatus.NEW, ReferralStatus.ACCEPTED],
+                    then=F("first_appointment_due"),
+                ),
+                default=F("completion_due"),
+            )
+        )
+    )
+    query = query.strip()
+    if query:
+        referrals = referrals.annotate(
+            name_similarity=TrigramSimilarity("case__person__name_key", NameKey(Value(query)))
+        ).filter(Q(reference__iexact=query) | Q(name_similarity__gte=NAME_MATCH_THRESHOLD))
+    return referrals.order_by("next_due", "reference")
+
+
+def referral_get(*, user: User, reference: str) -> Referral:
+    """One referral the user may see (force or provider), or 404 without saying if it exists."""
+    referral = (
+        referrals_visible_to(user)
+        .select_related("case__person", "programme__provider", "policy")
+        .filter(reference=reference)
+        .first()
+    )
+    if referral is None:
+        raise Http404("No referral found")
+    return referral
+
+
+def appointments_for(referral: Referral) -> list[Appointment]:
+    """A referral's appointments in time order, each with its attendance history."""
+    return list(
+        referral.appointments.select_related("group_session")
+        .prefetch_related(
+            Prefetch(
+                "attendance",
+                queryset=Attendance.objects.select_related("recorded_by").order_by(
+                    "recorded_at", "id"
+                ),
+            )
+        )
+        .order_by("starts_at", "id")
+    )
+
+
+def group_sessions_for_provider(user: User) -> QuerySet[GroupSession]:
+    """Group sessions of the provider's programmes, soonest first, with how many are booked."""
+    if not user.is_authenticated or user.role != Role.PROVIDER_STAFF or not user.provider_id:
+        return GroupSession.objects.none()
+    return (
+        GroupSession.objects.filter(programme__provider_id=user.provider_id)
+        .select_related("programme")
+        .annotate(
+            booked=Count("appointments", filter=Q(appointments__status=Appointment.Status.BOOKED))
+        )
+        .order_by("starts_at")
+    )
+
+
+def group_session_get(*, user: User, pk: int) -> GroupSession:
+    """One of the provider's group sessions, or 404."""
+    session = group_sessions_for_provider(user).filter(pk=pk).first()
+    if session is None:
+        raise Http404("No session found")
+    return session
+
+
+def group_session_bookings(session: GroupSession) -> list[Appointment]:
+    """Everyone booked on a session, by name, with their current attendance."""
+    return list(
+        session.appointments.filter(status=Appointment.Status.BOOKED)
+        .select_related("referral__case__person", "referral__policy")
+        .prefetch_related(
+            Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
+        )
+        .order_by("referral__case__person__family_name", "referral__case__person__given_name")
+    )

@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.services import audit_record
 from cases.errors import DomainError, IllegalTransition
-from cases.models import Case, CaseStatus
+from cases.models import Case, CaseOutcome, CaseStatus
 from cases.services import _locked, case_transition, next_reference
-from programmes.models import Programme, Referral, ReferralStatus, ReferralStatusChange
-from programmes.rules import compute_deadlines, london_date
+from programmes.models import (
+    Appointment,
+    Attendance,
+    GroupSession,
+    Programme,
+    Referral,
+    ReferralStatus,
+    ReferralStatusChange,
+)
+from programmes.rules import (
+    HOME_OFFICE_OUTCOME_BY_DISPOSAL,
+    LONDON,
+    compute_deadlines,
+    counts_as_attended,
+    london_date,
+    referral_can_transition,
+)
 
 
 def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
@@ -76,3 +95,469 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
             },
         )
     return referral
+
+
+def _require_provider(user: User, referral: Referral) -> None:
+    """Only staff of the provider that runs the referral's programme may act on it."""
+    if user.role != Role.PROVIDER_STAFF or user.provider_id != referral.programme.provider_id:
+        raise DomainError("Only the programme's provider can do this.", code="forbidden")
+
+
+def _lock_referral(referral: Referral) -> Referral:
+    """Re-read a referral under a row lock, with what its checks need."""
+    return (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("programme", "policy", "case")
+        .get(pk=referral.pk)
+    )
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y} at {local:%H:%M}"
+
+
+def referral_transition(
+    *, referral: Referral, to: str, by: User | None, reason: str = ""
+) -> Referral:
+    """Move a locked referral to `to`, writing history and audit rows. Call inside atomic."""
+    if not referral_can_transition(referral.status, to):
+        raise IllegalTransition(
+            f"Referral {referral.reference} is {referral.get_status_display().lower()}; it "
+            f"cannot become “{ReferralStatus(to).label.lower()}”."
+        )
+    previous = referral.status
+    referral.status = to
+    referral.save(update_fields=["status", "updated_at", "decline_reason", "completed_on"])
+    ReferralStatusChange.objects.create(
+        referral=referral, from_status=previous, to_status=to, changed_by=by, reason=reason
+    )
+    audit_record(
+        user=by,
+        action="change",
+        obj=referral,
+        object_id=referral.reference,
+        person_id=referral.case.person_id,
+        changes={"before": {"status": previous}, "after": {"status": to}},
+        reason=reason,
+    )
+    return referral
+
+
+def _touch(referral: Referral) -> None:
+    """Mark the referral changed, for provider systems that ask what changed since a time."""
+    Referral.objects.filter(pk=referral.pk).update(updated_at=timezone.now())
+
+
+def referral_accept(*, referral: Referral, by: User) -> Referral:
+    """The provider takes the referral on; the case is now in the programme."""
+    _require_provider(by, referral)
+    with transaction.atomic():
+        referral = _lock_referral(referral)
+        referral_transition(referral=referral, to=ReferralStatus.ACCEPTED, by=by)
+        case = _locked(referral.case)
+        case_transition(
+            case=case,
+            to=CaseStatus.IN_PROGRAMME,
+            by=by,
+            reason=f"Accepted by {referral.programme.provider.name}",
+        )
+    return referral
+
+
+def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
+    """The provider cannot take the referral; the force sees why and can refer again."""
+    _require_provider(by, referral)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(
+            "Give the reason for declining, so the force can act on it.", field="reason"
+        )
+    with transaction.atomic():
+        referral = _lock_referral(referral)
+        referral.decline_reason = reason
+        referral_transition(referral=referral, to=ReferralStatus.DECLINED, by=by, reason=reason)
+        case = _locked(referral.case)
+        case_transition(
+            case=case,
+            to=CaseStatus.ACCEPTED,
+            by=by,
+            reason=f"Referral {referral.reference} declined by "
+            f"{referral.programme.provider.name}: {reason}. Refer to another programme.",
+        )
+    return referral
+
+
+BOOKABLE = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.FLAGGED)
+
+
+def _check_future(starts_at: datetime) -> None:
+    if starts_at <= timezone.now():
+        raise DomainError(
+            "The appointment must be in the future: attendance for past appointments is "
+            "recorded on the appointment itself.",
+            field="starts_at",
+        )
+
+
+def appointment_book(
+    *,
+    referral: Referral,
+    by: User,
+    starts_at: datetime | None = None,
+    kind: str = Appointment.Kind.SESSION,
+    mode: str = Appointment.Mode.IN_PERSON,
+    location: str = "",
+    group_session: GroupSession | None = None,
+) -> Appointment:
+    """Book an appointment for an accepted referral, alone or on a group session."""
+    _require_provider(by, referral)
+    if group_session is not None:
+        if group_session.programme_id != referral.programme_id:
+            raise DomainError("That group session is for another programme.", field="group_session")
+        starts_at = group_session.starts_at
+        mode = Appointment.Mode.ONLINE if group_session.online else Appointment.Mode.IN_PERSON
+        location = location or group_session.location
+    if starts_at is None:
+        raise DomainError("Enter the date and time of the appointment.", field="starts_at")
+    if kind not in Appointment.Kind.values:
+        raise DomainError("Choose assessment or session.", field="kind")
+    if mode not in Appointment.Mode.values:
+        raise DomainError("Choose in person or online.", field="mode")
+    _check_future(starts_at)
+    with transaction.atomic():
+        referral = _lock_referral(referral)
+        if referral.status not in BOOKABLE:
+            raise IllegalTransition(
+                f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
+                "accept it before booking appointments."
+            )
+        if (
+            group_session
+            and referral.appointments.filter(
+                group_session=group_session, status=Appointment.Status.BOOKED
+            ).exists()
+        ):
+            raise DomainError(
+                "This person is already booked on that session.", field="group_session"
+            )
+        appointment = Appointment.objects.create(
+            referral=referral,
+            group_session=group_session,
+            starts_at=starts_at,
+            kind=kind,
+            mode=mode,
+            location=location,
+            booked_by=by,
+        )
+        _touch(referral)
+        audit_record(
+            user=by,
+            action="create",
+            obj=appointment,
+            person_id=referral.case.person_id,
+            changes={
+                "after": {
+                    "referral": referral.reference,
+                    "starts_at": _when(starts_at),
+                    "kind": kind,
+                    "mode": mode,
+                }
+            },
+        )
+    return appointment
+
+
+def _lock_appointment(appointment: Appointment, by: User) -> Appointment:
+    locked = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("referral__programme", "referral__policy", "referral__case")
+        .get(pk=appointment.pk)
+    )
+    _require_provider(by, locked.referral)
+    return locked
+
+
+def appointment_reschedule(
+    *, appointment: Appointment, by: User, starts_at: datetime, reason: str = ""
+) -> Appointment:
+    """Move a booked appointment that has no attendance yet to a new, future time."""
+    _check_future(starts_at)
+    with transaction.atomic():
+        appointment = _lock_appointment(appointment, by)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise IllegalTransition("A cancelled appointment cannot be moved: book a new one.")
+        if appointment.group_session_id:
+            raise DomainError(
+                "A group-session booking moves with its session: cancel it and "
+                "book another session instead.",
+                field="starts_at",
+            )
+        if appointment.attendance.exists():
+            raise IllegalTransition("Attendance is already recorded for this appointment.")
+        before = appointment.starts_at
+        appointment.starts_at = starts_at
+        appointment.save(update_fields=["starts_at", "updated_at"])
+        _touch(appointment.referral)
+        audit_record(
+            user=by,
+            action="change",
+            obj=appointment,
+            person_id=appointment.referral.case.person_id,
+            changes={
+                "before": {"starts_at": _when(before)},
+                "after": {"starts_at": _when(starts_at)},
+            },
+            reason=reason,
+        )
+    return appointment
+
+
+def appointment_cancel(*, appointment: Appointment, by: User, reason: str = "") -> Appointment:
+    """Cancel a booked appointment before attendance is recorded."""
+    with transaction.atomic():
+        appointment = _lock_appointment(appointment, by)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise IllegalTransition("This appointment is already cancelled.")
+        if appointment.attendance.exists():
+            raise IllegalTransition(
+                "Attendance is already recorded for this appointment: correct the attendance "
+                "instead (for example, cancelled by the provider)."
+            )
+        appointment.status = Appointment.Status.CANCELLED
+        appointment.save(update_fields=["status", "updated_at"])
+        _touch(appointment.referral)
+        audit_record(
+            user=by,
+            action="change",
+            obj=appointment,
+            person_id=appointment.referral.case.person_id,
+            changes={"before": {"status": "booked"}, "after": {"status": "cancelled"}},
+            reason=reason,
+        )
+    return appointment
+
+
+@dataclass(frozen=True)
+class AttendanceResult:
+    attendance: Attendance
+    created: bool
+
+
+def _check_attendance(appointment: Appointment, outcome: str, reason: str) -> None:
+    if outcome not in Attendance.Outcome.values:
+        choices = ", ".join(label.lower() for label in Attendance.Outcome.labels)
+        raise DomainError(f"Choose one of: {choices}.", field="outcome")
+    if outcome == Attendance.Outcome.EXCUSED and not reason:
+        raise DomainError("Give the reason the absence is excused.", field="reason")
+    if appointment.status != Appointment.Status.BOOKED:
+        raise IllegalTransition("The appointment was cancelled: there is no attendance to record.")
+    if appointment.starts_at > timezone.now():
+        raise DomainError(
+            f"The appointment has not started yet (it starts {_when(appointment.starts_at)}): "
+            "attendance can be recorded once it has.",
+            field="outcome",
+        )
+
+
+def _attendance_locked(
+    appointment: Appointment, by: User, outcome: str, reason: str, correction_reason: str
+) -> AttendanceResult:
+    """Record one outcome on a locked appointment. Call inside transaction.atomic."""
+    reason = reason.strip() if outcome == Attendance.Outcome.EXCUSED else ""
+    _check_attendance(appointment, outcome, reason)
+    current = appointment.attendance.filter(is_current=True).first()
+    if current is not None and current.outcome == outcome and current.reason == reason:
+        return AttendanceResult(attendance=current, created=False)  # a retry: same result
+    if current is not None:
+        if not correction_reason.strip():
+            raise DomainError(
+                f"Attendance is already recorded as “{current.get_outcome_display().lower()}”: "
+                "give a reason for the correction.",
+                field="correction_reason",
+            )
+        Attendance.objects.filter(pk=current.pk).update(is_current=False)
+    attendance = Attendance.objects.create(
+        appointment=appointment,
+        outcome=outcome,
+        reason=reason,
+        correction_reason=correction_reason.strip() if current else "",
+        recorded_by=by,
+    )
+    referral = appointment.referral
+    late_ok = referral.policy.late_counts_as_attended
+    if referral.status == ReferralStatus.ACCEPTED and counts_as_attended(
+        outcome, late_counts_as_attended=late_ok
+    ):
+        referral_transition(
+            referral=referral, to=ReferralStatus.IN_PROGRESS, by=by, reason="First attendance"
+        )
+    else:
+        _touch(referral)
+    audit_record(
+        user=by,
+        action="change" if current else "create",
+        obj=attendance,
+        person_id=referral.case.person_id,
+        changes={
+            "before": {"outcome": current.outcome} if current else {},
+            "after": {"outcome": outcome, "reason": reason},
+        },
+        reason=correction_reason,
+    )
+    return AttendanceResult(attendance=attendance, created=True)
+
+
+def attendance_record(
+    *,
+    appointment: Appointment,
+    by: User,
+    outcome: str,
+    reason: str = "",
+    correction_reason: str = "",
+) -> AttendanceResult:
+    """Record attendance at an appointment that has started.
+
+    Recording the outcome that is already current changes nothing and returns it (a retry
+    after a lost response); a different outcome is a correction, which needs a reason and
+    keeps the earlier row in the history.
+    """
+    with transaction.atomic():
+        appointment = _lock_appointment(appointment, by)
+        referral = _lock_referral(appointment.referral)
+        appointment.referral = referral
+        return _attendance_locked(appointment, by, outcome, reason, correction_reason)
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    outcome: str
+    reason: str = ""
+    correction_reason: str = ""
+
+
+def group_session_create(
+    *,
+    programme: Programme,
+    by: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str = "",
+    online: bool = False,
+) -> GroupSession:
+    """Schedule a sitting of a programme that several people can be booked on."""
+    if by.role != Role.PROVIDER_STAFF or by.provider_id != programme.provider_id:
+        raise DomainError("Only the programme's provider can do this.", code="forbidden")
+    _check_future(starts_at)
+    if ends_at <= starts_at:
+        raise DomainError("The session must end after it starts.", field="ends_at")
+    session = GroupSession.objects.create(
+        programme=programme,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        online=online,
+    )
+    audit_record(
+        user=by,
+        action="create",
+        obj=session,
+        changes={"after": {"programme": programme.name, "starts_at": _when(starts_at)}},
+    )
+    return session
+
+
+def group_attendance_record(
+    *, session: GroupSession, by: User, outcomes: Mapping[int, GroupOutcome]
+) -> list[AttendanceResult]:
+    """Record everyone booked on one group session in one go: all saved, or none.
+
+    `outcomes` maps appointment ids on the session to their outcome; an id that is not booked
+    on this session is refused. Errors name the person's booking so the form can show them.
+    """
+    with transaction.atomic():
+        appointments = {
+            a.pk: a
+            for a in Appointment.objects.select_for_update(of=("self",))
+            .filter(group_session=session, pk__in=list(outcomes))
+            .select_related("referral__programme", "referral__policy", "referral__case")
+            .order_by("pk")
+        }
+        unknown = set(outcomes) - set(appointments)
+        if unknown:
+            raise DomainError("Some bookings are not on this session.", field="outcomes")
+        results = []
+        for pk, given in outcomes.items():
+            appointment = appointments[pk]
+            _require_provider(by, appointment.referral)
+            appointment.referral = _lock_referral(appointment.referral)
+            try:
+                results.append(
+                    _attendance_locked(
+                        appointment, by, given.outcome, given.reason, given.correction_reason
+                    )
+                )
+            except DomainError as error:
+                error.field = f"appointment_{pk}"
+                raise
+    return results
+
+
+def referral_complete(*, referral: Referral, by: User, completed_on: date) -> Referral:
+    """Record that the person completed the programme; the case closes as diverted.
+
+    Needs the programme's required sessions attended (late counts only where the policy says
+    so). The Home Office outcome follows the scheme's disposal (22 for deferred prosecution).
+    """
+    _require_provider(by, referral)
+    today = london_date(timezone.now())
+    if completed_on > today:
+        raise DomainError("The completion date cannot be in the future.", field="completed_on")
+    with transaction.atomic():
+        referral = _lock_referral(referral)
+        if completed_on < london_date(referral.referred_at):
+            raise DomainError(
+                "The completion date is before the referral was made.", field="completed_on"
+            )
+        if referral.status not in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
+            raise IllegalTransition(
+                f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
+                "only a referral in progress can be completed."
+            )
+        attended = attended_sessions(referral)
+        required = referral.programme.sessions_required
+        if attended < required:
+            raise DomainError(
+                f"{attended} of the {required} required session"
+                f"{'s' if required != 1 else ''} attended: completion can be recorded once "
+                "they all are.",
+                field="completed_on",
+            )
+        referral.completed_on = completed_on
+        referral_transition(
+            referral=referral,
+            to=ReferralStatus.COMPLETED,
+            by=by,
+            reason=f"Completed on {completed_on:%d %B %Y}",
+        )
+        case = _locked(referral.case)
+        case_transition(
+            case=case,
+            to=CaseStatus.CLOSED,
+            by=by,
+            reason=f"Completed {referral.programme.name}",
+            outcome=CaseOutcome.DIVERTED,
+            home_office_outcome=HOME_OFFICE_OUTCOME_BY_DISPOSAL[referral.policy.disposal],
+        )
+    return referral
+
+
+def attended_sessions(referral: Referral) -> int:
+    """How many booked appointments count as attended under the referral's policy."""
+    outcomes = Attendance.objects.filter(
+        appointment__referral=referral,
+        appointment__status=Appointment.Status.BOOKED,
+        is_current=True,
+    ).values_list("outcome", flat=True)
+    late_ok = referral.policy.late_counts_as_attended
+    return sum(counts_as_attended(o, late_counts_as_attended=late_ok) for o in outcomes)

@@ -55,7 +55,18 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
 
 def referrals_for_case(case: Case) -> QuerySet[Referral]:
     """A case's referrals, newest first, with their programme and provider."""
-    return case.referrals.select_related("programme__provider").order_by("-referred_at")
+    return (
+        case.referrals.select_related("programme__provider", "policy")
+        .prefetch_related(
+            Prefetch(
+                "appointments",
+                queryset=Appointment.objects.order_by("starts_at", "id").prefetch_related(
+                    Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
+                ),
+            )
+        )
+        .order_by("-referred_at")
+    )
 
 
 # The inbox's tabs, in order, with the referral statuses each shows.

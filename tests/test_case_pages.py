@@ -196,3 +196,69 @@ def test_provider_staff_cannot_open_case_pages(client):
     client.force_login(user)
     assert client.get("/cases/").status_code == 404
     assert client.get(f"/cases/{case.reference}/").status_code == 404
+
+
+def _referred_case(officer, programme):
+    """A Thames Valley case referred to `programme`, through the services."""
+    from decimal import Decimal
+
+    from cases import services
+    from programmes.services import referral_create
+
+    person = services.person_create(
+        by=officer, given_name="Dylan", family_name="Thomas", date_of_birth=date(1990, 5, 5)
+    )
+    case = services.case_create(
+        by=officer,
+        person=person,
+        custody_record_number="CR/26/7777",
+        offence_date=RECENT,
+        drugs=[services.DrugQuantity(drug=factories.drug("cannabis"), quantity=Decimal("2"))],
+        admitted_offence=True,
+        previous_drug_conviction_or_caution=False,
+    )
+    services.eligibility_check(case=case, by=officer)
+    services.offer_record(case=case, by=officer, response="accepted", consent_given=True)
+    return referral_create(case=case, programme=programme, by=officer)
+
+
+def test_force_sees_a_completed_referral_closed_as_diverted(client, officer, policy, programme):
+    from datetime import datetime
+    from datetime import timezone as dt_timezone
+
+    from programmes import services as provider_services
+    from programmes.models import Appointment
+
+    referral = _referred_case(officer, programme)
+    staff = factories.UserFactory(role="provider_staff", force=None, provider=programme.provider)
+    provider_services.referral_accept(referral=referral, by=staff)
+    appointment = provider_services.appointment_book(
+        referral=referral, by=staff, starts_at=datetime.now(dt_timezone.utc) + timedelta(days=1)
+    )
+    # Move the clock: the session took place yesterday.
+    Appointment.objects.filter(pk=appointment.pk).update(
+        starts_at=datetime.now(dt_timezone.utc) - timedelta(hours=2)
+    )
+    provider_services.attendance_record(appointment=appointment, by=staff, outcome="attended")
+    provider_services.referral_complete(referral=referral, by=staff, completed_on=date.today())
+
+    client.force_login(officer)
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert 'data-outcome="diverted"' in page
+    assert "Home Office crime outcome 22" in page
+    assert ": attended" in page
+    listing = client.get("/cases/").content.decode()
+    assert "Closed: Diverted" in listing
+
+
+def test_force_sees_why_a_provider_declined_and_can_refer_again(client, officer, policy, programme):
+    from programmes import services as provider_services
+
+    referral = _referred_case(officer, programme)
+    staff = factories.UserFactory(role="provider_staff", force=None, provider=programme.provider)
+    provider_services.referral_decline(referral=referral, by=staff, reason="No places until May")
+
+    client.force_login(officer)
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert "No places until May" in page
+    assert "Refer to a programme" in page

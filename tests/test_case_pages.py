@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 
@@ -224,7 +224,6 @@ def _referred_case(officer, programme):
 
 def test_force_sees_a_completed_referral_closed_as_diverted(client, officer, policy, programme):
     from datetime import datetime
-    from datetime import timezone as dt_timezone
 
     from programmes import services as provider_services
     from programmes.models import Appointment
@@ -233,11 +232,11 @@ def test_force_sees_a_completed_referral_closed_as_diverted(client, officer, pol
     staff = factories.UserFactory(role="provider_staff", force=None, provider=programme.provider)
     provider_services.referral_accept(referral=referral, by=staff)
     appointment = provider_services.appointment_book(
-        referral=referral, by=staff, starts_at=datetime.now(dt_timezone.utc) + timedelta(days=1)
+        referral=referral, by=staff, starts_at=datetime.now(UTC) + timedelta(days=1)
     )
     # Move the clock: the session took place yesterday.
     Appointment.objects.filter(pk=appointment.pk).update(
-        starts_at=datetime.now(dt_timezone.utc) - timedelta(hours=2)
+        starts_at=datetime.now(UTC) - timedelta(hours=2)
     )
     provider_services.attendance_record(appointment=appointment, by=staff, outcome="attended")
     provider_services.referral_complete(referral=referral, by=staff, completed_on=date.today())

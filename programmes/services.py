@@ -48,52 +48,56 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "whose offer was accepted can be referred."
             )
-        if not programme.is_active or not programme.forces_served.filter(pk=case.force_id).exists():
-            raise DomainError(
-                f"{programme.name} does not take referrals from {case.force.name}: choose one "
-                "of the programmes listed.",
-                field="programme",
-            )
-        decision = case.eligibility_decisions.select_related("policy").latest()
-        policy = decision.policy
-        now = timezone.now()
-        deadlines = compute_deadlines(
-            referred_on=london_date(now),
-            offence_date=case.offence_date,
-            counted_from=policy.deadlines_from,
-            first_appointment_working_days=policy.first_appointment_working_days,
-            completion_days=policy.completion_days,
-        )
-        referral = Referral.objects.create(
-            reference=next_reference("R", "referral_reference_seq"),
-            case=case,
-            programme=programme,
-            policy=policy,
-            first_appointment_due=deadlines.first_appointment_due,
-            completion_due=deadlines.completion_due,
-            referred_by=by,
-        )
-        ReferralStatusChange.objects.create(
-            referral=referral, from_status="", to_status=ReferralStatus.NEW, changed_by=by
-        )
+        policy = case.eligibility_decisions.select_related("policy").latest().policy
+        referral = _open_referral(case=case, programme=programme, policy=policy, by=by)
         case_transition(
             case=case, to=CaseStatus.REFERRED, by=by, reason=f"Referred to {programme.name}"
         )
-        audit_record(
-            user=by,
-            action="create",
-            obj=referral,
-            object_id=referral.reference,
-            person_id=case.person_id,
-            changes={
-                "after": {
-                    "case": case.reference,
-                    "programme": programme.name,
-                    "first_appointment_due": deadlines.first_appointment_due.isoformat(),
-                    "completion_due": deadlines.completion_due.isoformat(),
-                }
-            },
+    return referral
+
+
+def _open_referral(*, case: Case, programme: Programme, policy, by: User) -> Referral:
+    """Create a referral with its deadlines, its first history row and its audit row."""
+    if not programme.is_active or not programme.forces_served.filter(pk=case.force_id).exists():
+        raise DomainError(
+            f"{programme.name} does not take referrals from {case.force.name}: choose one "
+            "of the programmes listed.",
+            field="programme",
         )
+    deadlines = compute_deadlines(
+        referred_on=london_date(timezone.now()),
+        offence_date=case.offence_date,
+        counted_from=policy.deadlines_from,
+        first_appointment_working_days=policy.first_appointment_working_days,
+        completion_days=policy.completion_days,
+    )
+    referral = Referral.objects.create(
+        reference=next_reference("R", "referral_reference_seq"),
+        case=case,
+        programme=programme,
+        policy=policy,
+        first_appointment_due=deadlines.first_appointment_due,
+        completion_due=deadlines.completion_due,
+        referred_by=by,
+    )
+    ReferralStatusChange.objects.create(
+        referral=referral, from_status="", to_status=ReferralStatus.NEW, changed_by=by
+    )
+    audit_record(
+        user=by,
+        action="create",
+        obj=referral,
+        object_id=referral.reference,
+        person_id=case.person_id,
+        changes={
+            "after": {
+                "case": case.reference,
+                "programme": programme.name,
+                "first_appointment_due": deadlines.first_appointment_due.isoformat(),
+                "completion_due": deadlines.completion_due.isoformat(),
+            }
+        },
+    )
     return referral
 
 

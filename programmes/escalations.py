@@ -1,0 +1,181 @@
+"""The supervisor's decision on an escalation flagged by the deadline sweep (sweep.py).
+
+Missing a deadline never prosecutes anyone by itself: a supervisor of the case's force decides,
+with a recorded rationale, and a decided escalation cannot be decided again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Role, User
+from audit.services import audit_record
+from cases.errors import DomainError, IllegalTransition
+from cases.models import CaseOutcome, CaseStatus
+from cases.services import _locked, case_transition
+from programmes.models import Escalation, Programme, Referral, ReferralStatus
+from programmes.rules import end_of_day, london_date
+from programmes.services import _lock_referral, _open_referral, referral_transition
+
+
+def escalations_visible_to(user: User) -> QuerySet[Escalation]:
+    """Escalations a supervisor may review: their own force's, and nobody else's."""
+    if not user.is_authenticated or user.role != Role.SUPERVISOR or not user.force_id:
+        return Escalation.objects.none()
+    return Escalation.objects.filter(referral__case__force_id=user.force_id)
+
+
+def escalation_get(*, user: User, pk: int) -> Escalation:
+    """One escalation of the supervisor's force, or 404 without saying whether it exists."""
+    escalation = (
+        escalations_visible_to(user)
+        .select_related(
+            "referral__case__person",
+            "referral__programme__provider",
+            "referral__policy",
+            "decided_by",
+            "new_programme",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if escalation is None:
+        raise Http404("No escalation found")
+    return escalation
+
+
+def _status_before_flag(referral: Referral, escalation: Escalation) -> str:
+    """The status the referral had when the sweep flagged it, to return to on an extension."""
+    before = escalation.facts.get("referral_status", ReferralStatus.ACCEPTED)
+    return (
+        before
+        if before in (ReferralStatus.NEW, ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)
+        else ReferralStatus.ACCEPTED
+    )
+
+
+def escalation_decide(
+    *,
+    escalation: Escalation,
+    by: User,
+    decision: str,
+    rationale: str,
+    new_deadline: date | None = None,
+    new_programme: Programme | None = None,
+) -> Escalation:
+    """Record a supervisor's decision and carry it out on the referral and the case.
+
+    - prosecute: the referral is withdrawn and the case closes as referred for prosecution;
+    - extend: the deadline that was missed moves to the end of `new_deadline` (in the future,
+      after the current one, within the policy's number of extensions); the referral returns
+      to where it was and the case to the programme;
+    - re_refer: the referral is withdrawn and a new one opens to `new_programme`;
+    - no_further_action: the referral is withdrawn and the case closes.
+    """
+    rationale = rationale.strip()
+    if decision not in Escalation.Decision.values:
+        raise DomainError("Choose a decision.", field="decision")
+    if not rationale:
+        raise DomainError(
+            "Give the rationale for the decision: it is kept on the record.", field="rationale"
+        )
+    if by.role != Role.SUPERVISOR:
+        raise DomainError("Only a supervisor can decide an escalation.", code="forbidden")
+    with transaction.atomic():
+        escalation = (
+            Escalation.objects.select_for_update(of=("self",))
+            .select_related("referral__case", "decided_by")
+            .get(pk=escalation.pk)
+        )
+        if escalation.referral.case.force_id != by.force_id:
+            raise DomainError(
+                "Only a supervisor of the case's force can decide it.", code="forbidden"
+            )
+        if escalation.decided_at is not None:
+            raise IllegalTransition(
+                f"This escalation was already decided ({escalation.get_decision_display().lower()}"
+                f") by {escalation.decided_by} on {london_date(escalation.decided_at):%d %B %Y}."
+            )
+        referral = _lock_referral(escalation.referral)
+        case = _locked(referral.case)
+        reason = f"{Escalation.Decision(decision).label}: {rationale}"
+        if decision == Escalation.Decision.EXTEND:
+            _extend(escalation, referral, case, by=by, new_deadline=new_deadline, reason=reason)
+        elif decision == Escalation.Decision.RE_REFER:
+            if new_programme is None:
+                raise DomainError("Choose the programme to refer to.", field="new_programme")
+            if new_programme.pk == referral.programme_id:
+                raise DomainError(
+                    "Choose a different programme from the current one.", field="new_programme"
+                )
+            referral_transition(
+                referral=referral, to=ReferralStatus.WITHDRAWN, by=by, reason=reason
+            )
+            _open_referral(case=case, programme=new_programme, policy=referral.policy, by=by)
+            case_transition(case=case, to=CaseStatus.REFERRED, by=by, reason=reason)
+            escalation.new_programme = new_programme
+        else:
+            outcome = (
+                CaseOutcome.PROSECUTION
+                if decision == Escalation.Decision.PROSECUTE
+                else CaseOutcome.NO_FURTHER_ACTION
+            )
+            referral_transition(
+                referral=referral, to=ReferralStatus.WITHDRAWN, by=by, reason=reason
+            )
+            case_transition(case=case, to=CaseStatus.CLOSED, by=by, reason=reason, outcome=outcome)
+        escalation.decision = decision
+        escalation.rationale = rationale
+        escalation.decided_by = by
+        escalation.decided_at = timezone.now()
+        escalation.save()
+        audit_record(
+            user=by,
+            action="change",
+            obj=escalation,
+            person_id=case.person_id,
+            changes={"after": {"decision": decision, "referral": referral.reference}},
+            reason=rationale,
+        )
+    return escalation
+
+
+def _extend(escalation, referral, case, *, by: User, new_deadline: date | None, reason: str):
+    """Move the missed deadline later and put the referral and case back in the programme."""
+    if new_deadline is None:
+        raise DomainError("Enter the new deadline.", field="new_deadline")
+    policy = referral.policy
+    if referral.extensions >= policy.max_extensions:
+        raise DomainError(
+            f"The scheme allows {policy.max_extensions} extension"
+            f"{'s' if policy.max_extensions != 1 else ''} and this referral has had "
+            f"{referral.extensions}: choose another decision.",
+            field="decision",
+        )
+    first = escalation.rule == Escalation.Rule.FIRST_APPOINTMENT_MISSED
+    current = referral.first_appointment_due if first else referral.completion_due
+    due = end_of_day(new_deadline)
+    if new_deadline <= london_date(timezone.now()):
+        raise DomainError("The new deadline must be a date in the future.", field="new_deadline")
+    if due <= current:
+        raise DomainError(
+            f"The new deadline must be after the current one ({london_date(current):%d %B %Y}).",
+            field="new_deadline",
+        )
+    if first:
+        referral.first_appointment_due = due
+        referral.completion_due = max(referral.completion_due, due)
+    else:
+        referral.completion_due = due
+    referral.extensions += 1
+    referral.save(update_fields=["first_appointment_due", "completion_due", "extensions"])
+    escalation.new_deadline = due
+    back_to = _status_before_flag(referral, escalation)
+    referral_transition(referral=referral, to=back_to, by=by, reason=reason)
+    case_back = CaseStatus.REFERRED if back_to == ReferralStatus.NEW else CaseStatus.IN_PROGRAMME
+    case_transition(case=case, to=case_back, by=by, reason=reason)

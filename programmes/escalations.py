@@ -157,8 +157,14 @@ def _extend(escalation, referral, case, *, by: User, new_deadline: date | None, 
             f"{referral.extensions}: choose another decision.",
             field="decision",
         )
-    first = escalation.rule == Escalation.Rule.FIRST_APPOINTMENT_MISSED
-    current = referral.first_appointment_due if first else referral.completion_due
+    # Every deadline the sweep found missed moves to the new date; absences before this
+    # decision no longer count (see sweep.py), so an absence escalation moves completion.
+    fired = set(escalation.facts.get("rules_fired", [escalation.rule]))
+    moves_first = Escalation.Rule.FIRST_APPOINTMENT_MISSED in fired
+    moves_completion = not moves_first or Escalation.Rule.COMPLETION_MISSED in fired
+    moved = [referral.first_appointment_due] if moves_first else []
+    moved += [referral.completion_due] if moves_completion else []
+    current = max(moved)
     due = end_of_day(new_deadline)
     if new_deadline <= london_date(timezone.now()):
         raise DomainError("The new deadline must be a date in the future.", field="new_deadline")
@@ -167,10 +173,9 @@ def _extend(escalation, referral, case, *, by: User, new_deadline: date | None, 
             f"The new deadline must be after the current one ({london_date(current):%d %B %Y}).",
             field="new_deadline",
         )
-    if first:
+    if moves_first:
         referral.first_appointment_due = due
-        referral.completion_due = max(referral.completion_due, due)
-    else:
+    if moves_completion or due > referral.completion_due:
         referral.completion_due = due
     referral.extensions += 1
     referral.save(update_fields=["first_appointment_due", "completion_due", "extensions"])

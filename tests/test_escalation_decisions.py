@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -19,7 +18,7 @@ from tests.test_case_pages import _referred_case
 
 pytestmark = pytest.mark.django_db
 
-LATER = datetime.now(dt_timezone.utc) + timedelta(days=400)
+LATER = datetime.now(UTC) + timedelta(days=400)
 
 
 @pytest.fixture

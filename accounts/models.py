@@ -54,6 +54,16 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     @property
+    def is_force_staff(self) -> bool:
+        """A custody officer or supervisor of a force: the people who work on its cases."""
+        return self.role in FORCE_ROLES and self.force_id is not None
+
+    @property
+    def is_provider_staff(self) -> bool:
+        """Staff of a programme provider, who see only referrals made to it."""
+        return self.role == Role.PROVIDER_STAFF and self.provider_id is not None
+
+    @property
     def organisation_name(self) -> str:
         """The force or provider this user works for, for the header."""
         if self.force_id:

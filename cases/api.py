@@ -18,7 +18,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from audit.services import audit_many, audit_record
 from cases.models import Case, EligibilityDecision
-from cases.selectors import case_get, case_list, cases_visible_to, people_matching
+from cases.selectors import case_get, case_list, cases_visible_to, people_search
 from cases.serializers import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -192,18 +192,7 @@ class PeopleView(GenericAPIView):
     def get(self, request: Request) -> Response:
         query = PersonSearchSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        matches = people_matching(user=request.user, **query.validated_data)
-        audit_record(
-            user=request.user,
-            action="search",
-            object_type="person",
-            changes={
-                "query": {
-                    name: str(value) if value is not None else None
-                    for name, value in query.validated_data.items()
-                }
-            },
-        )
+        matches = people_search(user=request.user, **query.validated_data)
         return Response(PersonMatchesSerializer(matches).data)
 
     @extend_schema(
@@ -309,7 +298,7 @@ class CaseViewSet(GenericViewSet):
         return self.get_paginated_response(CaseListSerializer(page, many=True).data)
 
     def create(self, request: Request) -> Response:
-        serializer = CaseCreateSerializer(data=request.data)
+        serializer = CaseCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         drugs = [

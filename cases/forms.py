@@ -143,16 +143,6 @@ class PersonForm(forms.Form):
         initial=Sex.NOT_STATED,
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("contact_preference") == ContactPreference.EMAIL and not cleaned.get(
-            "email"
-        ):
-            self.add_error("email", "Enter an email address, or choose text message for reminders")
-        if cleaned.get("contact_preference") == ContactPreference.SMS and not cleaned.get("phone"):
-            self.add_error("phone", "Enter a mobile phone number, or choose email for reminders")
-        return cleaned
-
 
 class CaseForm(forms.Form):
     """The offence, as recorded at custody."""
@@ -179,7 +169,10 @@ class CaseForm(forms.Form):
         },
     )
     offence_type = forms.ChoiceField(
-        label="Offence", choices=OffenceType.choices, widget=forms.RadioSelect
+        label="Offence",
+        choices=OffenceType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select the offence"},
     )
     setting = forms.ChoiceField(
         label="Where did it happen?",
@@ -208,7 +201,10 @@ class DrugForm(forms.Form):
         label="Drug",
         queryset=Drug.objects.order_by("drug_class", "name"),
         empty_label="Choose a drug",
-        error_messages={"invalid_choice": "Choose a drug from the list"},
+        error_messages={
+            "required": "Choose the drug found",
+            "invalid_choice": "Choose a drug from the list",
+        },
     )
     quantity = forms.DecimalField(
         label="Quantity",
@@ -227,7 +223,7 @@ class DrugForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["drug"].label_from_instance = lambda d: (
-            f"{d.name} (class {d.drug_class}, {d.get_unit_display()})"
+            f"{d.name}: class {d.drug_class}, in {d.get_unit_display()}"
         )
 
 

@@ -5,6 +5,7 @@ Referrals, appointments and escalations live in programmes/models.py.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -275,6 +276,9 @@ class Person(models.Model):
         db_persist=True,
     )
     anonymised_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -419,6 +423,14 @@ class EligibilityDecision(models.Model):
     def outcome(self) -> bool:
         """Eligible as decided, after any supervisor override."""
         return (not self.eligible) if self.overridden_at else self.eligible
+
+    @property
+    def earlier_cases(self) -> list[dict]:
+        """The history found, with dates as dates, for display."""
+        return [
+            {**item, "offence_date": date.fromisoformat(item["offence_date"])}
+            for item in self.history
+        ]
 
 
 class Offer(models.Model):

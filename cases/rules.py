@@ -18,7 +18,7 @@ from cases.models import Exclusion
 CASE_TRANSITIONS: dict[str, frozenset[str]] = {
     S.LOGGED: frozenset({S.ELIGIBLE, S.INELIGIBLE}),
     S.INELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.CLOSED}),
-    S.ELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED, S.ACCEPTED, S.CLOSED}),
+    S.ELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED}),
     S.OFFERED: frozenset({S.ACCEPTED, S.CLOSED}),
     S.ACCEPTED: frozenset({S.REFERRED}),
     S.REFERRED: frozenset({S.IN_PROGRAMME, S.ACCEPTED, S.AWAITING_SUPERVISOR}),
@@ -110,6 +110,10 @@ def age_on(date_of_birth: date, day: date) -> int:
 
 def _quantity(value: Decimal) -> str:
     return f"{value.normalize():f}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _long_date(day: date) -> str:
@@ -261,7 +265,8 @@ def _earlier_diversions_reason(inputs: EligibilityInputs, policy: PolicyRules) -
         return Reason(
             "earlier_diversion",
             False,
-            f"Found {len(in_window)} earlier diversion(s) in the last {policy.lookback_days} days "
+            f"Found {_count(len(in_window), 'earlier diversion')} in the last "
+            f"{policy.lookback_days} days "
             f"({limit}); the latest was for an offence on {_long_date(latest.offence_date)} "
             f"({latest.force_name}).",
         )
@@ -269,8 +274,8 @@ def _earlier_diversions_reason(inputs: EligibilityInputs, policy: PolicyRules) -
         return Reason(
             "earlier_diversion",
             True,
-            f"Found {len(inputs.earlier_cases)} earlier case(s) for this person, with "
-            f"{len(in_window)} diversion(s) in the last {policy.lookback_days} days "
+            f"Found {_count(len(inputs.earlier_cases), 'earlier case')} for this person, with "
+            f"{_count(len(in_window), 'diversion')} in the last {policy.lookback_days} days "
             f"({allowed} allowed).",
         )
     return Reason(

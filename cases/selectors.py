@@ -7,24 +7,49 @@ endpoint starts from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import Role, User
-from cases.models import Case, NameKey, Person
+from accounts.models import User
+from audit.models import AuditEvent
+from audit.services import audit_record
+from cases.models import Case, CaseOutcome, CaseStatus, NameKey, Person
 from cases.rules import EarlierCase
-from programmes.models import Referral
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
 NAME_MATCH_THRESHOLD = 0.3
 
+# An earlier case counts as a diversion when it was completed as one, or the person is in a
+# diversion now. A referral declined, withdrawn or ended in prosecution is not a diversion.
+DIVERTED = ExpressionWrapper(
+    Q(outcome=CaseOutcome.DIVERTED)
+    | Q(
+        status__in=[
+            CaseStatus.REFERRED,
+            CaseStatus.IN_PROGRAMME,
+            CaseStatus.AWAITING_SUPERVISOR,
+        ]
+    ),
+    output_field=BooleanField(),
+)
+
 
 def cases_visible_to(user: User) -> QuerySet[Case]:
     """Cases the user's organisation is entitled to: a force's officers see its own cases."""
-    if user.is_authenticated and user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+    if user.is_authenticated and user.is_force_staff:
         return Case.objects.filter(force_id=user.force_id)
     return Case.objects.none()
 
@@ -90,7 +115,7 @@ def people_matching(
     spaces, hyphens and apostrophes ignored, small misspellings tolerated by pg_trgm). Each
     carries the user's own force's earlier cases, and whether another force has any.
     """
-    if not user.is_authenticated or user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+    if not user.is_authenticated or not user.is_force_staff:
         return PersonMatches(exact=None, possible=[])
     people = _with_own_cases(Person.objects.filter(anonymised_at__isnull=True), user)
     pnc_id = pnc_id.strip().upper()
@@ -104,10 +129,73 @@ def people_matching(
     possible = (
         people.filter(date_of_birth=date_of_birth)
         .annotate(similarity=TrigramSimilarity("name_key", NameKey(Value(name))))
-        .filter(similarity__gte=NAME_MATCH_THRESHOLD)
+        .filter(Q(similarity__gte=NAME_MATCH_THRESHOLD) | Q(name_key=NameKey(Value(name))))
         .order_by("-similarity", "family_name", "id")[:10]
     )
     return PersonMatches(exact=None, possible=list(possible))
+
+
+def people_search(
+    *,
+    user: User,
+    given_name: str = "",
+    family_name: str = "",
+    date_of_birth: date | None = None,
+    pnc_id: str = "",
+) -> PersonMatches:
+    """The find-a-person search for pages and the API: matches, with the search audited.
+
+    The audit row keeps what was asked and which people were shown; being shown a person is
+    what lets an officer log a case for them (see people_available_to).
+    """
+    matches = people_matching(
+        user=user,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        pnc_id=pnc_id,
+    )
+    shown = [matches.exact] if matches.exact else matches.possible
+    audit_record(
+        user=user,
+        action="search",
+        object_type="cases.person",
+        changes={
+            "query": {
+                "given_name": given_name,
+                "family_name": family_name,
+                "date_of_birth": date_of_birth.isoformat() if date_of_birth else "",
+                "pnc_id": pnc_id,
+            },
+            "found": [person.pk for person in shown],
+        },
+    )
+    return matches
+
+
+# How long being shown a person by a search lets an officer log a case for them.
+SEARCH_GRANT = timedelta(hours=4)
+
+
+def people_available_to(user: User) -> QuerySet[Person]:
+    """People an officer may log a case for: their force's, or found by their recent search.
+
+    People are national records, but nobody can reach one by guessing its id: the force must
+    already hold them (a case, or added by one of its users), or the search showed them.
+    """
+    if not user.is_authenticated or not user.is_force_staff:
+        return Person.objects.none()
+    found = AuditEvent.objects.filter(
+        user=user,
+        action=AuditEvent.Action.SEARCH,
+        object_type="cases.person",
+        at__gte=timezone.now() - SEARCH_GRANT,
+    ).values_list("changes__found", flat=True)
+    shown = {pk for ids in found for pk in (ids or [])}
+    return Person.objects.filter(
+        Q(cases__force_id=user.force_id) | Q(created_by__force_id=user.force_id) | Q(pk__in=shown),
+        anonymised_at__isnull=True,
+    ).distinct()
 
 
 def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
@@ -120,7 +208,9 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
     same_name_and_birth = Q(
         person__name_key=person.name_key, person__date_of_birth=person.date_of_birth
     )
-    if person.pnc_id:
+    if not person.name_key:
+        same_name_and_birth = Q(pk__in=[])  # a name with no letters matches nobody by name
+    elif person.pnc_id:
         # Two records with different PNC IDs are different people, whatever their names.
         same_name_and_birth &= Q(person__pnc_id="") | Q(person__pnc_id=person.pnc_id)
     same_person = Q(person_id=person.pk) | same_name_and_birth
@@ -128,7 +218,7 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
         Case.objects.filter(same_person, offence_date__lte=case.offence_date)
         .exclude(pk=case.pk)
         .select_related("force", "person")
-        .annotate(diverted=Exists(Referral.objects.filter(case_id=OuterRef("pk"))))
+        .annotate(diverted=DIVERTED)
         .order_by("-offence_date")
     )
     found = []

@@ -24,6 +24,7 @@ from cases.models import (
     SchemePolicy,
     Setting,
 )
+from cases.selectors import people_available_to
 from cases.services import PERSON_FIELDS
 from programmes.serializers import ReferralSerializer
 
@@ -177,13 +178,21 @@ class CaseCreateSerializer(serializers.Serializer):
     """What an officer records at custody to log a possession case."""
 
     person = serializers.PrimaryKeyRelatedField(
-        queryset=Person.objects.filter(anonymised_at__isnull=True),
-        help_text="The person's id, from GET or POST /api/v1/people/.",
+        queryset=Person.objects.none(),
+        help_text="The person's id, from GET or POST /api/v1/people/ (a person your force "
+        "holds, or one your search showed in the last four hours).",
         error_messages={
-            "does_not_exist": "No person with id {pk_value}: find them with GET /api/v1/people/ "
-            "or add them with POST /api/v1/people/.",
+            "does_not_exist": "No person with id {pk_value} for you: find them with GET "
+            "/api/v1/people/ or add them with POST /api/v1/people/.",
         },
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["person"].queryset = people_available_to(request.user)
+
     custody_record_number = serializers.CharField(max_length=30)
     crime_reference = serializers.CharField(
         max_length=30, required=False, default="", allow_blank=True

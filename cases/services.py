@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_record
 from cases import rules
 from cases.errors import DomainError, IllegalTransition
@@ -27,6 +27,7 @@ from cases.models import (
     CaseOutcome,
     CaseStatus,
     CaseStatusChange,
+    ContactPreference,
     Drug,
     EligibilityDecision,
     Offer,
@@ -68,7 +69,7 @@ def next_reference(prefix: str, sequence: str) -> str:
 
 
 def _require_force_role(user: User, action: str) -> None:
-    if user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR) or not user.force_id:
+    if not user.is_force_staff:
         raise DomainError(
             f"Only a force's custody officers and supervisors can {action}.", code="forbidden"
         )
@@ -103,7 +104,19 @@ def person_create(*, by: User, **fields: Any) -> Person:
         raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
     validate_date_of_birth(fields["date_of_birth"])
     fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
-    person = Person(**fields)
+    # Reminders go by the person's preferred channel, so it must be one they gave; someone
+    # with neither a phone nor an email can still be recorded (and gets no reminders).
+    preference = fields.get("contact_preference", ContactPreference.SMS)
+    if fields.get("email") or fields.get("phone"):
+        if preference == ContactPreference.EMAIL and not fields.get("email"):
+            raise DomainError(
+                "Enter an email address, or choose text message for reminders", field="email"
+            )
+        if preference == ContactPreference.SMS and not fields.get("phone"):
+            raise DomainError(
+                "Enter a mobile phone number, or choose email for reminders", field="phone"
+            )
+    person = Person(**fields, created_by=by)
     if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
         raise DomainError(DUPLICATE_PNC_ID, field="pnc_id")
     _full_clean(person, exclude=["name_key"])
@@ -118,7 +131,9 @@ def person_create(*, by: User, **fields: Any) -> Person:
             action="create",
             obj=person,
             person_id=person.pk,
-            changes={"after": {name: str(fields.get(name, "")) for name in PERSON_FIELDS}},
+            # Which fields were given, not their values: the audit log is kept longer than
+            # personal data, and must not become a second copy of it.
+            changes={"fields": sorted(name for name in PERSON_FIELDS if fields.get(name))},
         )
     return person
 
@@ -215,7 +230,7 @@ def case_create(
     return case
 
 
-def _locked(case: Case) -> Case:
+def case_lock(case: Case) -> Case:
     """Re-read the case under a row lock, so two transitions cannot interleave."""
     return Case.objects.select_for_update().select_related("person", "force").get(pk=case.pk)
 
@@ -322,7 +337,7 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     """Run the force's current policy on the case and record the decision with every reason."""
     _require_force_role(by, "run an eligibility check")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         policy = case.force.current_policy()
         if policy is None:
             raise DomainError(
@@ -355,6 +370,13 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
                 for e in inputs.earlier_cases
             ],
             decided_by=by,
+        )
+        audit_record(
+            user=by,
+            action="create",
+            obj=decision,
+            person_id=case.person_id,
+            changes={"after": {"eligible": result.eligible, "policy_version": policy.version}},
         )
         to = CaseStatus.ELIGIBLE if result.eligible else CaseStatus.INELIGIBLE
         case_transition(
@@ -393,7 +415,7 @@ def offer_record(
     if offered_at > now:
         raise DomainError("The offer cannot be recorded in the future.", field="offered_at")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         pending = case.offers.filter(response=Offer.Response.PENDING).first()
         if case.status == CaseStatus.ELIGIBLE:
             offer = Offer(case=case, offered_at=offered_at, offered_by=by)
@@ -409,6 +431,15 @@ def offer_record(
         offer.notes = notes
         offer.responded_at = None if response == Offer.Response.PENDING else now
         offer.save()
+        if case.status != CaseStatus.OFFERED:
+            case_transition(case=case, to=CaseStatus.OFFERED, by=by, reason="Offer made")
+        audit_record(
+            user=by,
+            action="change" if pending else "create",
+            obj=offer,
+            person_id=case.person_id,
+            changes={"after": {"response": response, "consent_given": consent_given}},
+        )
         if response == Offer.Response.ACCEPTED:
             case_transition(case=case, to=CaseStatus.ACCEPTED, by=by, reason="Offer accepted")
         elif response == Offer.Response.DECLINED:
@@ -419,8 +450,6 @@ def offer_record(
                 reason="Offer declined: the case goes to the standard process",
                 outcome=CaseOutcome.STANDARD_PROCESS,
             )
-        elif case.status != CaseStatus.OFFERED:
-            case_transition(case=case, to=CaseStatus.OFFERED, by=by, reason="Offer made")
     return offer
 
 
@@ -428,7 +457,7 @@ def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
     """Close a case found not eligible, so it goes through the standard process."""
     _require_force_role(by, "close a case")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status != CaseStatus.INELIGIBLE:
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "

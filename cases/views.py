@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role
 from audit.services import audit_many, audit_record
 from cases import forms, selectors, services
 from cases.errors import DomainError
@@ -34,7 +33,7 @@ def force_staff_required(view):
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+        if not request.user.is_force_staff:
             raise Http404("No such page")
         return view(request, *args, **kwargs)
 
@@ -97,7 +96,7 @@ def find_person(request: HttpRequest) -> HttpResponse:
     exact = searched = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        matches = selectors.people_matching(
+        matches = selectors.people_search(
             user=request.user,
             given_name=data["given_name"],
             family_name=data["family_name"],
@@ -107,20 +106,6 @@ def find_person(request: HttpRequest) -> HttpResponse:
         found = [matches.exact] if matches.exact else matches.possible
         exact = matches.exact is not None
         searched = True
-        audit_record(
-            user=request.user,
-            action="search",
-            object_type="cases.person",
-            changes={
-                "query": {
-                    "given_name": data["given_name"],
-                    "family_name": data["family_name"],
-                    "date_of_birth": data["date_of_birth"].isoformat(),
-                    "pnc_id": data["pnc_id"],
-                },
-                "found": [person.pk for person in found],
-            },
-        )
         for person in found:
             person.token = _person_token(person)
         request.session["person_search"] = {
@@ -147,6 +132,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
             except DomainError as error:
                 _apply_error(form, error)
             else:
+                request.session.pop("person_search", None)  # no personal data left behind
                 return redirect("cases:create", token=_person_token(person))
     else:
         form = forms.PersonForm(initial=request.session.get("person_search", {}))
@@ -241,6 +227,9 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
     """Record the offer of diversion and the person's answer and consent."""
     case = selectors.case_get(user=request.user, reference=reference)
+    if case.status not in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED):
+        messages.info(request, "An offer can only be recorded for an eligible person")
+        return redirect("cases:detail", reference=case.reference)
     form = forms.OfferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -257,6 +246,9 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
 def refer(request: HttpRequest, reference: str) -> HttpResponse:
     """Choose a programme serving the force and create the referral with its deadlines."""
     case = selectors.case_get(user=request.user, reference=reference)
+    if case.status != CaseStatus.ACCEPTED:
+        messages.info(request, "Only a case whose offer was accepted can be referred")
+        return redirect("cases:detail", reference=case.reference)
     programmes = programmes_serving(case.force_id)
     form = forms.ReferralForm(request.POST or None, programmes=programmes)
     if request.method == "POST" and form.is_valid():
@@ -278,11 +270,9 @@ def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
     """Close a case found not eligible: it goes through the standard process."""
     case = selectors.case_get(user=request.user, reference=reference)
     form = forms.CloseForm(request.POST)
-    form.is_valid()
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        services.case_close_ineligible(
-            case=case, by=request.user, reason=form.cleaned_data.get("reason", "")
-        )
+        services.case_close_ineligible(case=case, by=request.user, reason=reason)
     except DomainError as error:
         messages.error(request, error.message)
     else:

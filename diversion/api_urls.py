@@ -7,12 +7,13 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cases.api import CaseViewSet, PeopleView
-from programmes.api import ProgrammeViewSet, ReferralViewSet
+from programmes.api import AppointmentViewSet, ProgrammeViewSet, ReferralViewSet
 
 router = DefaultRouter()
 router.register("cases", CaseViewSet, basename="case")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("programmes", ProgrammeViewSet, basename="programme")
+router.register("appointments", AppointmentViewSet, basename="appointment")
 
 urlpatterns = [
     # POST username and password, get the user's token for the Authorization: Token header.

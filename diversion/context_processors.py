@@ -14,7 +14,7 @@ def service(request: HttpRequest) -> dict[str, str]:
     return {"service_name": settings.SERVICE_NAME}
 
 
-def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
+def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
     """The header's navigation links for the signed-in user's role."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -24,6 +24,17 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str]]]:
         items += [
             {"text": "Cases", "href": reverse("cases:list")},
             {"text": "Log a case", "href": reverse("cases:find_person")},
+        ]
+    if user.is_provider_staff:
+        sessions = reverse("programmes:sessions")
+        in_sessions = request.path.startswith(sessions)
+        items += [
+            {
+                "text": "Referrals",
+                "href": reverse("programmes:inbox"),
+                "current": request.path.startswith(reverse("programmes:inbox")) and not in_sessions,
+            },
+            {"text": "Group sessions", "href": sessions, "current": in_sessions},
         ]
     if user.role == Role.ADMINISTRATOR and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})

@@ -212,10 +212,40 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "cases.models.CaseStatus",
         "ReferralStatusEnum": "programmes.models.ReferralStatus",
+        "CaseOutcomeEnum": "cases.models.CaseOutcome",
+        "AttendanceOutcomeEnum": "programmes.models.Attendance.Outcome",
+        "AppointmentKindEnum": "programmes.models.Appointment.Kind",
     },
 }
 
 SERVICE_NAME = "Drug diversion case management"
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# Notifications (programmes/notifications.py): an outbox sent by Celery. Email goes through
+# Django's email backend ("console", "file", "smtp" or a dotted path); SMS through
+# NOTIFICATION_SMS_BACKEND ("console", "file" or a dotted path). Console and file are for
+# development: they write message text, which is personal data, to the log or var/.
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "console")
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))  # a hung server must not hold a worker
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Drug diversion service <no-reply@localhost>"
+)
+NOTIFICATION_FILE_DIR = Path(
+    os.environ.get("NOTIFICATION_FILE_DIR", BASE_DIR / "var" / "notifications")
+)
+EMAIL_FILE_PATH = NOTIFICATION_FILE_DIR / "email"
+NOTIFICATION_SMS_BACKEND = os.environ.get("NOTIFICATION_SMS_BACKEND", "console")
 
 # Application logs never carry personal data: only identifiers and outcomes go to stdout.
 LOGGING = {

@@ -11,9 +11,11 @@ from accounts.models import Role
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send officers and supervisors to their case list; others see what is theirs."""
+    """Send officers to their case list, provider staff to their inbox; others see theirs."""
     if request.user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
         return redirect("cases:list")
+    if request.user.is_provider_staff:
+        return redirect("programmes:inbox")
     if request.user.role == Role.ADMINISTRATOR and request.user.is_staff:
         return redirect("admin:index")
     return render(request, "home.html")

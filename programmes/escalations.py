@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from audit.services import audit_record
 from cases.errors import DomainError, IllegalTransition
 from cases.models import CaseOutcome, CaseStatus
-from cases.services import _locked, case_transition
+from cases.services import case_lock, case_transition
 from programmes.models import Escalation, Programme, Referral, ReferralStatus
 from programmes.rules import end_of_day, london_date
 from programmes.services import _lock_referral, _open_referral, referral_transition
@@ -102,7 +102,7 @@ def escalation_decide(
                 f") by {escalation.decided_by} on {london_date(escalation.decided_at):%d %B %Y}."
             )
         referral = _lock_referral(escalation.referral)
-        case = _locked(referral.case)
+        case = case_lock(referral.case)
         reason = f"{Escalation.Decision(decision).label}: {rationale}"
         if decision == Escalation.Decision.EXTEND:
             _extend(escalation, referral, case, by=by, new_deadline=new_deadline, reason=reason)

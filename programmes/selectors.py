@@ -183,3 +183,8 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
         )
         .order_by("referral__case__person__family_name", "referral__case__person__given_name")
     )
+
+
+def appointments_visible_to(user: User) -> QuerySet[Appointment]:
+    """Appointments of referrals made to the user's provider; nothing for anyone else."""
+    return Appointment.objects.filter(referral__in=provider_referrals(user))

@@ -10,7 +10,9 @@ from rest_framework import serializers
 
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
-from programmes.models import Programme, Referral
+from programmes.models import Appointment, Attendance, Programme, Referral
+from programmes.rules import LONDON
+from programmes.selectors import group_sessions_for_provider
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -64,6 +66,7 @@ class ReferralPersonSerializer(serializers.ModelSerializer):
         fields = [
             "given_name",
             "family_name",
+            "date_of_birth",
             "contact_preference",
             "email",
             "phone",
@@ -74,11 +77,85 @@ class ReferralPersonSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProviderProgrammeSerializer(ReferralProgrammeSerializer):
+    """The programme a referral was made to, with how many sessions completion needs."""
+
+    class Meta(ReferralProgrammeSerializer.Meta):
+        fields = [*ReferralProgrammeSerializer.Meta.fields, "sessions_required"]
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    """One recorded outcome; a correction adds a row and keeps the earlier one, not current."""
+
+    recorded_by = serializers.StringRelatedField(
+        read_only=True, help_text="The name of the provider staff member who recorded it."
+    )
+
+    class Meta:
+        model = Attendance
+        fields = [
+            "id",
+            "outcome",
+            "reason",
+            "correction_reason",
+            "is_current",
+            "recorded_at",
+            "recorded_by",
+        ]
+        read_only_fields = fields
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    """A booked or cancelled appointment with its current attendance and the full history.
+
+    Reads `appointment.attendance.all()`, so lists prefetch it (oldest first).
+    """
+
+    referral = serializers.CharField(source="referral.reference", read_only=True)
+    attendance = serializers.SerializerMethodField(
+        help_text="The current outcome, or null while none is recorded."
+    )
+    attendance_history = serializers.SerializerMethodField(
+        help_text="Every outcome recorded, oldest first, corrected ones included."
+    )
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "referral",
+            "starts_at",
+            "kind",
+            "mode",
+            "location",
+            "group_session",
+            "status",
+            "attendance",
+            "attendance_history",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AttendanceSerializer(allow_null=True))
+    def get_attendance(self, appointment: Appointment) -> dict[str, Any] | None:
+        current = [row for row in appointment.attendance.all() if row.is_current]
+        return AttendanceSerializer(current[0]).data if current else None
+
+    @extend_schema_field(AttendanceSerializer(many=True))
+    def get_attendance_history(self, appointment: Appointment) -> list[dict[str, Any]]:
+        rows = sorted(appointment.attendance.all(), key=lambda row: (row.recorded_at, row.pk))
+        return AttendanceSerializer(rows, many=True).data
+
+
 class ProviderReferralSerializer(serializers.ModelSerializer):
-    """A referral as a provider sees it: no offence, drug, police reference or eligibility."""
+    """A referral as a provider sees it: no offence, drug, police reference or eligibility.
+
+    The person's name, date of birth, contact details and needs, the programme, the deadlines
+    and the appointments with their attendance so far (prefetched by the caller).
+    """
 
     person = ReferralPersonSerializer(source="case.person", read_only=True)
-    programme = ReferralProgrammeSerializer(read_only=True)
+    programme = ProviderProgrammeSerializer(read_only=True)
+    appointments = AppointmentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Referral
@@ -90,8 +167,11 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
             "first_appointment_due",
             "completion_due",
             "extensions",
+            "decline_reason",
+            "completed_on",
             "referred_at",
             "updated_at",
+            "appointments",
         ]
         read_only_fields = fields
 
@@ -132,4 +212,135 @@ class ReferralCreateSerializer(serializers.Serializer):
             "does_not_exist": "No programme with id {pk_value}: choose one listed at "
             "/api/v1/programmes/.",
         },
+    )
+
+
+class ReferralDeclineSerializer(serializers.Serializer):
+    """Why the provider cannot take the referral on."""
+
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="Shown to the referring force, so it can refer to another programme.",
+        error_messages={"required": "Give the reason for declining, so the force can act on it."},
+    )
+
+
+class LondonDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date and time; one without a UTC offset is taken as Europe/London time."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=LONDON, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ProviderGroupSessionField(serializers.PrimaryKeyRelatedField):
+    """A group session id, resolved only among the requesting provider's sessions."""
+
+    default_error_messages = {
+        "does_not_exist": "No group session with id {pk_value} among your programmes' sessions.",
+        "incorrect_type": "Give the group session's id as a number.",
+    }
+
+    def get_queryset(self) -> Any:
+        return group_sessions_for_provider(self.context["request"].user)
+
+
+class AppointmentBookSerializer(serializers.Serializer):
+    """A new appointment: on its own at a date and time, or a place on a group session."""
+
+    starts_at = LondonDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="ISO 8601, e.g. 2026-12-01T10:00:00+00:00; without an offset it is taken as "
+        "Europe/London time. Must be in the future. Not needed with group_session.",
+    )
+    kind = serializers.ChoiceField(
+        choices=Appointment.Kind.choices,
+        default=Appointment.Kind.SESSION,
+        error_messages={"invalid_choice": "“{input}” is not a kind: use assessment or session."},
+    )
+    mode = serializers.ChoiceField(
+        choices=Appointment.Mode.choices,
+        default=Appointment.Mode.IN_PERSON,
+        error_messages={"invalid_choice": "“{input}” is not a mode: use in_person or online."},
+    )
+    location = serializers.CharField(
+        max_length=200,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="An address, or the link for an online appointment.",
+    )
+    group_session = ProviderGroupSessionField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Book a place on one of your group sessions; its time and place are used.",
+    )
+
+
+class AppointmentRescheduleSerializer(serializers.Serializer):
+    """Move an appointment that has no attendance yet to a new time."""
+
+    starts_at = LondonDateTimeField(
+        help_text="The new time, ISO 8601; without an offset it is taken as Europe/London time.",
+    )
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class AppointmentCancelSerializer(serializers.Serializer):
+    """Cancel an appointment before any attendance is recorded."""
+
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+OUTCOME_CHOICES_TEXT = ", ".join(Attendance.Outcome.values)
+
+
+class AttendanceRecordSerializer(serializers.Serializer):
+    """An attendance outcome; a different outcome from the current one is a correction."""
+
+    outcome = serializers.ChoiceField(
+        choices=Attendance.Outcome.choices,
+        error_messages={
+            "invalid_choice": f"“{{input}}” is not an outcome: use one of {OUTCOME_CHOICES_TEXT}."
+        },
+    )
+    reason = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Why the absence is excused: required for excused.",
+    )
+    correction_reason = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Why a different outcome replaces the one already recorded.",
+    )
+
+
+class AttendanceRecordedSerializer(AttendanceSerializer):
+    """The outcome recorded, with the appointment's whole attendance history."""
+
+    appointment = serializers.IntegerField(source="appointment_id", read_only=True)
+    history = serializers.SerializerMethodField(
+        help_text="Every outcome recorded for the appointment, oldest first."
+    )
+
+    class Meta(AttendanceSerializer.Meta):
+        fields = ["appointment", *AttendanceSerializer.Meta.fields, "history"]
+        read_only_fields = fields
+
+    @extend_schema_field(AttendanceSerializer(many=True))
+    def get_history(self, attendance: Attendance) -> list[dict[str, Any]]:
+        return AttendanceSerializer(self.context["history"], many=True).data
+
+
+class CompletionSerializer(serializers.Serializer):
+    """The date the person completed the programme."""
+
+    completed_on = serializers.DateField(
+        help_text="YYYY-MM-DD, not in the future; the required sessions must be attended."
     )

@@ -9,11 +9,11 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_record
 from cases.errors import DomainError, IllegalTransition
 from cases.models import Case, CaseOutcome, CaseStatus
-from cases.services import _locked, case_transition, next_reference
+from cases.services import case_lock, case_transition, next_reference
 from programmes.models import (
     Appointment,
     Attendance,
@@ -39,10 +39,10 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
     The deadlines come from the policy version that decided eligibility, counted from the
     offence or the referral as that policy says, in Europe/London working days.
     """
-    if by.role not in (Role.CUSTODY_OFFICER, Role.SUPERVISOR) or by.force_id != case.force_id:
+    if not by.is_force_staff or by.force_id != case.force_id:
         raise DomainError("Only the case's force can refer it to a programme.", code="forbidden")
     with transaction.atomic():
-        case = _locked(case)
+        case = case_lock(case)
         if case.status != CaseStatus.ACCEPTED:
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
@@ -103,7 +103,7 @@ def _open_referral(*, case: Case, programme: Programme, policy, by: User) -> Ref
 
 def _require_provider(user: User, referral: Referral) -> None:
     """Only staff of the provider that runs the referral's programme may act on it."""
-    if user.role != Role.PROVIDER_STAFF or user.provider_id != referral.programme.provider_id:
+    if not user.is_provider_staff or user.provider_id != referral.programme.provider_id:
         raise DomainError("Only the programme's provider can do this.", code="forbidden")
 
 
@@ -159,7 +159,7 @@ def referral_accept(*, referral: Referral, by: User) -> Referral:
     with transaction.atomic():
         referral = _lock_referral(referral)
         referral_transition(referral=referral, to=ReferralStatus.ACCEPTED, by=by)
-        case = _locked(referral.case)
+        case = case_lock(referral.case)
         case_transition(
             case=case,
             to=CaseStatus.IN_PROGRAMME,
@@ -181,7 +181,7 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
         referral = _lock_referral(referral)
         referral.decline_reason = reason
         referral_transition(referral=referral, to=ReferralStatus.DECLINED, by=by, reason=reason)
-        case = _locked(referral.case)
+        case = case_lock(referral.case)
         case_transition(
             case=case,
             to=CaseStatus.ACCEPTED,
@@ -195,13 +195,9 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
 BOOKABLE = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.FLAGGED)
 
 
-def _check_future(starts_at: datetime) -> None:
+def _check_future(starts_at: datetime, what: str = "appointment") -> None:
     if starts_at <= timezone.now():
-        raise DomainError(
-            "The appointment must be in the future: attendance for past appointments is "
-            "recorded on the appointment itself.",
-            field="starts_at",
-        )
+        raise DomainError(f"The {what} must start in the future.", field="starts_at")
 
 
 def appointment_book(
@@ -356,6 +352,12 @@ def _check_attendance(appointment: Appointment, outcome: str, reason: str) -> No
         raise DomainError("Give the reason the absence is excused.", field="reason")
     if appointment.status != Appointment.Status.BOOKED:
         raise IllegalTransition("The appointment was cancelled: there is no attendance to record.")
+    if appointment.referral.status not in BOOKABLE:
+        raise IllegalTransition(
+            f"Referral {appointment.referral.reference} is "
+            f"{appointment.referral.get_status_display().lower()}: its attendance can no "
+            "longer change."
+        )
     if appointment.starts_at > timezone.now():
         raise DomainError(
             f"The appointment has not started yet (it starts {_when(appointment.starts_at)}): "
@@ -450,9 +452,9 @@ def group_session_create(
     online: bool = False,
 ) -> GroupSession:
     """Schedule a sitting of a programme that several people can be booked on."""
-    if by.role != Role.PROVIDER_STAFF or by.provider_id != programme.provider_id:
+    if not by.is_provider_staff or by.provider_id != programme.provider_id:
         raise DomainError("Only the programme's provider can do this.", code="forbidden")
-    _check_future(starts_at)
+    _check_future(starts_at, "session")
     if ends_at <= starts_at:
         raise DomainError("The session must end after it starts.", field="ends_at")
     session = GroupSession.objects.create(
@@ -502,6 +504,7 @@ def group_attendance_record(
                     )
                 )
             except DomainError as error:
+                error.row_field = error.field  # which input in the row, for the page
                 error.field = f"appointment_{pk}"
                 raise
     return results
@@ -544,7 +547,7 @@ def referral_complete(*, referral: Referral, by: User, completed_on: date) -> Re
             by=by,
             reason=f"Completed on {completed_on:%d %B %Y}",
         )
-        case = _locked(referral.case)
+        case = case_lock(referral.case)
         case_transition(
             case=case,
             to=CaseStatus.CLOSED,

@@ -160,5 +160,9 @@ def sweep_deadlines(*, now: datetime | None = None) -> list[Flagged]:
         )
         flagged = [Flagged(*row) for row in cursor.fetchall()]
         if flagged:
-            transaction.on_commit(lambda: current_app.send_task(SEND_NOTIFICATIONS_TASK))
+            # robust: with the broker down the flags stay committed and the error is logged;
+            # the outbox waits for the periodic send task.
+            transaction.on_commit(
+                lambda: current_app.send_task(SEND_NOTIFICATIONS_TASK), robust=True
+            )
     return flagged

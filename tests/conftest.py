@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role
+from cases.models import Drug, Force
+from cases.reference_data import load_reference_data
 from tests import factories
 
 
@@ -39,3 +41,20 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """A cheap hasher in tests: the real one costs half a second per user created."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def reference_data_after_flush(request):
+    """Transactional tests leave every table empty, reference data included: give each one
+    the forces and drugs (loaded by a migration) that the other tests can rely on."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if transactional or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        load_reference_data(Force, Drug)

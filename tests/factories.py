@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from cases.models import Case, CaseDrug, Drug, Force, Person, SchemePolicy
-from programmes.models import Programme, Provider, Referral
+from programmes.models import Appointment, GroupSession, Programme, Provider, Referral
 
 
 def force(code: str = "TVP") -> Force:
@@ -134,3 +134,33 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     first_appointment_due = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
     completion_due = factory.LazyFunction(lambda: timezone.now() + timedelta(days=84))
     referred_by = factory.LazyAttribute(lambda r: r.case.created_by)
+
+
+def provider_staff(provider: Provider) -> User:
+    """A member of `provider`'s staff."""
+    return UserFactory(role=Role.PROVIDER_STAFF, provider=provider)
+
+
+class GroupSessionFactory(factory.django.DjangoModelFactory):
+    """A three-and-a-half-hour sitting of a programme, a week from now."""
+
+    class Meta:
+        model = GroupSession
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=3, minutes=30))
+    location = "Community hall, Reading"
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """A booked session on an accepted referral that started an hour ago (attendance is due)."""
+
+    class Meta:
+        model = Appointment
+
+    referral = factory.SubFactory(ReferralFactory, status="accepted", case__status="in_programme")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    kind = "session"
+    mode = "in_person"
+    booked_by = factory.LazyAttribute(lambda a: provider_staff(a.referral.programme.provider))

@@ -121,7 +121,7 @@ def test_person_search_writes_one_search_audit_row(api: APIClient, officer: User
 
     event = AuditEvent.objects.get()
     assert event.action == "search"
-    assert event.object_type == "person"
+    assert event.object_type == "cases.person"
     assert event.user == officer
     assert event.reason == ""
     assert event.path == PEOPLE
@@ -203,7 +203,7 @@ def test_person_create_with_bad_input_is_400_on_the_field(
 
 
 def test_case_create_logs_the_case_in_the_officers_force(api: APIClient, officer: User) -> None:
-    person = factories.PersonFactory()
+    person = factories.PersonFactory(created_by=officer)
 
     response = api.post(CASES, case_payload(person), format="json")
 
@@ -227,8 +227,10 @@ def test_case_create_logs_the_case_in_the_officers_force(api: APIClient, officer
     assert body["referrals"] == []
 
 
-def test_case_create_with_unknown_drug_code_is_400_and_saves_nothing(api: APIClient) -> None:
-    person = factories.PersonFactory()
+def test_case_create_with_unknown_drug_code_is_400_and_saves_nothing(
+    api: APIClient, officer: User
+) -> None:
+    person = factories.PersonFactory(created_by=officer)
     before = counts()
 
     response = api.post(
@@ -245,8 +247,10 @@ def test_case_create_with_unknown_drug_code_is_400_and_saves_nothing(api: APICli
 
 
 @pytest.mark.parametrize("quantity", ["0", "-1.5"])
-def test_case_create_with_zero_or_negative_quantity_is_400(api: APIClient, quantity: str) -> None:
-    person = factories.PersonFactory()
+def test_case_create_with_zero_or_negative_quantity_is_400(
+    api: APIClient, quantity: str, officer: User
+) -> None:
+    person = factories.PersonFactory(created_by=officer)
     before = counts()
 
     response = api.post(
@@ -260,8 +264,10 @@ def test_case_create_with_zero_or_negative_quantity_is_400(api: APIClient, quant
     assert counts() == before
 
 
-def test_case_create_with_a_malformed_quantity_is_400_naming_the_drug_line(api: APIClient) -> None:
-    person = factories.PersonFactory()
+def test_case_create_with_a_malformed_quantity_is_400_naming_the_drug_line(
+    api: APIClient, officer: User
+) -> None:
+    person = factories.PersonFactory(created_by=officer)
     before = counts()
 
     response = api.post(
@@ -278,8 +284,10 @@ def test_case_create_with_a_malformed_quantity_is_400_naming_the_drug_line(api: 
     assert counts() == before
 
 
-def test_case_create_with_duplicate_custody_record_in_the_force_is_400(api: APIClient) -> None:
-    person = factories.PersonFactory()
+def test_case_create_with_duplicate_custody_record_in_the_force_is_400(
+    api: APIClient, officer: User
+) -> None:
+    person = factories.PersonFactory(created_by=officer)
     factories.CaseFactory(custody_record_number="CR-2026-00917")
     before = counts()
 
@@ -292,8 +300,8 @@ def test_case_create_with_duplicate_custody_record_in_the_force_is_400(api: APIC
     assert counts() == before
 
 
-def test_case_create_with_future_offence_date_is_400(api: APIClient) -> None:
-    person = factories.PersonFactory()
+def test_case_create_with_future_offence_date_is_400(api: APIClient, officer: User) -> None:
+    person = factories.PersonFactory(created_by=officer)
     before = counts()
     tomorrow = timezone.localdate() + timedelta(days=1)
 
@@ -318,9 +326,9 @@ def test_case_create_for_an_unknown_or_anonymised_person_is_400(api: APIClient) 
 
 
 def test_case_create_with_missing_and_unknown_choices_is_400_on_each_field(
-    api: APIClient,
+    api: APIClient, officer: User
 ) -> None:
-    person = factories.PersonFactory()
+    person = factories.PersonFactory(created_by=officer)
     body = case_payload(person, setting="pub", circumstances=["being_rude"])
     del body["admitted_offence"]
     before = counts()
@@ -602,3 +610,40 @@ def test_officer_with_a_real_token_can_list_cases(officer: User) -> None:
 
     assert response.status_code == 200
     assert response.json()["count"] == 1
+
+
+def test_a_person_cannot_be_reached_by_guessing_their_id(
+    api: APIClient, other_force_officer: User
+) -> None:
+    elsewhere = factories.PersonFactory(
+        given_name="Rhys", family_name="Bowen", date_of_birth=date(1991, 9, 9)
+    )
+    factories.CaseFactory(
+        person=elsewhere, created_by=other_force_officer, force=other_force_officer.force
+    )
+    before = counts()
+
+    response = api.post(CASES, case_payload(elsewhere), format="json")
+
+    assert response.status_code == 400
+    assert "Rhys" not in response.content.decode()
+    assert counts() == before
+
+
+def test_a_person_shown_by_the_officers_search_can_be_used_for_a_case(
+    api: APIClient, other_force_officer: User
+) -> None:
+    elsewhere = factories.PersonFactory(
+        given_name="Rhys", family_name="Bowen", date_of_birth=date(1991, 9, 9)
+    )
+    factories.CaseFactory(
+        person=elsewhere, created_by=other_force_officer, force=other_force_officer.force
+    )
+    found = api.get(
+        PEOPLE, {"given_name": "rhys", "family_name": "bowen", "date_of_birth": "1991-09-09"}
+    ).json()
+    assert [p["id"] for p in found["possible"]] == [elsewhere.pk]
+
+    response = api.post(CASES, case_payload(elsewhere), format="json")
+
+    assert response.status_code == 201

@@ -237,10 +237,13 @@ def test_provider_sees_only_its_referrals_without_offence_or_police_details(db: 
         "extensions",
         "referred_at",
         "updated_at",
+        "decline_reason",
+        "completed_on",
+        "appointments",
     }
     assert row["person"]["family_name"] == person.family_name
     assert "pnc_id" not in row["person"]
-    assert "date_of_birth" not in row["person"]
+    assert row["person"]["date_of_birth"] == person.date_of_birth.isoformat()
     text = response.content.decode()
     for secret in ("2019/0123456A", "CR-SECRET-77", "43260099999", case.reference, "cannabis"):
         assert secret not in text

@@ -358,11 +358,11 @@ def test_happy_path_writes_a_history_row_per_transition_and_an_audit_row_per_wri
     case = new_case(officer, person)
     assert AuditEvent.objects.count() == audit_before + 2
     eligibility_check(case=case, by=officer)
-    assert AuditEvent.objects.count() == audit_before + 3
-    offer_record(case=case, by=officer, response="accepted", consent_given=True)
     assert AuditEvent.objects.count() == audit_before + 4
+    offer_record(case=case, by=officer, response="accepted", consent_given=True)
+    assert AuditEvent.objects.count() == audit_before + 7
     referral = referral_create(case=case, programme=programme, by=officer)
-    assert AuditEvent.objects.count() == audit_before + 6
+    assert AuditEvent.objects.count() == audit_before + 9
 
     case.refresh_from_db()
     assert case.status == CaseStatus.REFERRED
@@ -370,17 +370,21 @@ def test_happy_path_writes_a_history_row_per_transition_and_an_audit_row_per_wri
     assert history == [
         ("", CaseStatus.LOGGED, officer.pk),
         (CaseStatus.LOGGED, CaseStatus.ELIGIBLE, officer.pk),
-        (CaseStatus.ELIGIBLE, CaseStatus.ACCEPTED, officer.pk),
+        (CaseStatus.ELIGIBLE, CaseStatus.OFFERED, officer.pk),
+        (CaseStatus.OFFERED, CaseStatus.ACCEPTED, officer.pk),
         (CaseStatus.ACCEPTED, CaseStatus.REFERRED, officer.pk),
     ]
     audit = AuditEvent.objects.filter(user=officer).order_by("id")
     assert list(audit.values_list("action", "object_type")) == [
         ("create", "cases.person"),
         ("create", "cases.case"),
+        ("create", "cases.eligibilitydecision"),
         ("change", "cases.case"),
         ("change", "cases.case"),
+        ("create", "cases.offer"),
         ("change", "cases.case"),
         ("create", "programmes.referral"),
+        ("change", "cases.case"),
     ]
     assert set(audit.values_list("person_id", flat=True)) == {person.pk}
     assert referral.status_changes.count() == 1

@@ -267,7 +267,7 @@ def test_earlier_diversion_on_the_last_day_of_the_lookback_counts() -> None:
     assert not result.eligible
     reason = only_reason(result, "earlier_diversion")
     assert not reason.passed
-    assert "Found 1 earlier diversion(s) in the last 730 days (none are allowed)" in reason.message
+    assert "Found 1 earlier diversion in the last 730 days (none are allowed)" in reason.message
     assert "2 November 2024 (Durham Constabulary)" in reason.message
 
 
@@ -277,7 +277,7 @@ def test_earlier_diversion_a_day_outside_the_lookback_does_not_count() -> None:
     assert result.eligible
     reason = only_reason(result, "earlier_diversion")
     assert reason.passed
-    assert "Found 1 earlier case(s) for this person, with 0 diversion(s)" in reason.message
+    assert "Found 1 earlier case for this person, with 0 diversions" in reason.message
 
 
 def test_earlier_case_that_was_not_diverted_does_not_count() -> None:

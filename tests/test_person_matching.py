@@ -260,7 +260,7 @@ def test_earlier_cases_ignore_later_offences(officer: User) -> None:
     assert earlier_cases_for(case=current) == []
 
 
-def test_earlier_case_with_a_referral_counts_as_diverted(
+def test_earlier_case_in_a_programme_counts_as_diverted(
     officer: User, policy: SchemePolicy
 ) -> None:
     found = person("Aoife", "O'Brien")
@@ -277,7 +277,48 @@ def test_earlier_case_with_a_referral_counts_as_diverted(
         completion_due="2025-04-30T23:59:59Z",
         referred_by=officer,
     )
+    earlier_case.status = "in_programme"
+    earlier_case.save()
 
     (earlier,) = earlier_cases_for(case=latest_case(found, officer))
 
     assert earlier.diverted is True
+
+
+def test_earlier_referral_that_ended_in_prosecution_is_not_a_diversion(
+    officer: User, policy: SchemePolicy
+) -> None:
+    found = person("Aoife", "O'Brien")
+    factories.CaseFactory(
+        person=found,
+        created_by=officer,
+        offence_date=date(2025, 2, 1),
+        status="closed",
+        outcome="prosecution",
+        closed_at="2025-06-01T12:00:00Z",
+    )
+
+    (earlier,) = earlier_cases_for(case=latest_case(found, officer))
+
+    assert earlier.diverted is False
+
+
+def test_names_in_other_alphabets_match_only_themselves(officer: User) -> None:
+    anna = factories.PersonFactory(
+        given_name="Анна", family_name="Иванова", date_of_birth=date(1990, 5, 5)
+    )
+    factories.PersonFactory(given_name="Олег", family_name="Петров", date_of_birth=date(1990, 5, 5))
+    earlier = factories.CaseFactory(person=anna, created_by=officer, offence_date=date(2025, 1, 1))
+    later = factories.CaseFactory(
+        person=factories.PersonFactory(
+            given_name="Олег", family_name="Петров", date_of_birth=date(1990, 5, 5)
+        ),
+        created_by=officer,
+    )
+
+    assert earlier_cases_for(case=later) == []
+    matches = people_matching(
+        user=officer, given_name="анна", family_name="иванова", date_of_birth=date(1990, 5, 5)
+    )
+    assert [p.pk for p in matches.possible] == [anna.pk]
+    assert earlier.person_id == anna.pk

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
 from cases.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from cases.models import Case, CaseStatusChange, EligibilityDecision, Person, SchemePolicy
-from programmes.models import Programme, Provider, Referral
+from programmes.models import Attendance, GroupSession, Programme, Provider, Referral
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def fast_password_hashing(settings: Any) -> None:
 def seed() -> str:
     """Run the command and return what it printed."""
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", force=True, stdout=out)
     return out.getvalue()
 
 
@@ -115,6 +116,26 @@ def test_demo_cases_are_built_through_the_services() -> None:
         assert AuditEvent.objects.filter(object_id=case.reference, action="create").exists()
 
 
+def test_demo_provider_has_referrals_in_every_state_to_work_on() -> None:
+    seed()
+    now = timezone.now()
+    pathways = Referral.objects.filter(
+        programme__provider__name="Pathways Drug Education", case__force__code="TVP"
+    )
+
+    assert pathways.filter(status="new", programme__sessions_required=1).count() >= 2
+    waiting = pathways.filter(status="accepted", appointments__group_session=None).get()
+    (appointment,) = waiting.appointments.all()
+    assert appointment.starts_at < now and not appointment.attendance.exists()
+    attending = pathways.get(status="in_progress")
+    assert attending.appointments.get().attendance.get().outcome == "attended"
+    past, upcoming = GroupSession.objects.order_by("starts_at")
+    assert past.starts_at < now < upcoming.starts_at
+    assert past.appointments.count() == 2
+    assert not Attendance.objects.filter(appointment__group_session=past).exists()
+    assert all(a.starts_at == past.starts_at for a in past.appointments.all())
+
+
 def test_demo_eligibility_varies_with_the_facts() -> None:
     seed()
 
@@ -174,6 +195,17 @@ def test_output_lists_the_sign_ins_without_personal_data() -> None:
 def test_quiet_run_prints_nothing() -> None:
     out = StringIO()
 
-    call_command("seed_demo", verbosity=0, stdout=out)
+    call_command("seed_demo", force=True, verbosity=0, stdout=out)
 
     assert out.getvalue() == ""
+
+
+def test_seed_demo_refuses_without_debug_unless_forced(db, settings) -> None:
+    from django.core.management.base import CommandError
+
+    from accounts.models import User
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="published in the README"):
+        call_command("seed_demo", verbosity=0)
+    assert not User.objects.filter(username="admin").exists()

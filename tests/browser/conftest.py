@@ -62,7 +62,7 @@ def page(browser, live_server):
 @pytest.fixture
 def demo(transactional_db):
     """The demo data that `make run` shows, built by the same command."""
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", force=True, verbosity=0)
 
 
 def sign_in(page, username: str, password: str = "demo-password-2026") -> None:  # noqa: S107

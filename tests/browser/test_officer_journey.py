@@ -44,7 +44,7 @@ def test_demo_officer_logs_a_case_and_refers_it(page, demo):
     page.get_by_role("group", name="Does the person live in the force area?").get_by_label(
         "Yes"
     ).check()
-    page.locator("#id_drugs-0-drug").select_option(label="Cannabis (herbal) (class B, grams)")
+    page.locator("#id_drugs-0-drug").select_option(label="Cannabis (herbal): class B, in grams")
     page.locator("#id_drugs-0-quantity").fill("0")
     page.get_by_role("button", name="Log the case").click()
 

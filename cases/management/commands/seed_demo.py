@@ -3,7 +3,12 @@
 Safe to run again: everything is found by its natural key (provider and programme names, a
 force's first policy version, usernames, demo custody record numbers) before it is created,
 and existing rows are left as they are. Cases are built through the services, as the demo
-officers, so each has its history and audit rows like a real one.
+officers, so each has its history and audit rows like a real one; the demo provider then takes
+some on (accepts, books, marks attendance) through the provider services.
+
+The services refuse to book the past, so appointments and the group session the provider
+should mark attendance for are booked in the future and then moved back a few hours: demo data
+only.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import unicodedata
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,9 +37,15 @@ from cases.services import (
     offer_record,
     person_create,
 )
-from programmes.models import Programme, Provider
-from programmes.rules import london_date
-from programmes.services import referral_create
+from programmes.models import Appointment, GroupSession, Programme, Provider, Referral
+from programmes.rules import LONDON, london_date
+from programmes.services import (
+    appointment_book,
+    attendance_record,
+    group_session_create,
+    referral_accept,
+    referral_create,
+)
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (documented demo credential, see README)
 
@@ -198,7 +210,10 @@ class DemoCase:
     person: DemoPerson
     days_ago: int
     drugs: tuple[tuple[str, str], ...]
-    goal: str  # logged, checked, offered, accepted, referred, declined or closed
+    # logged, checked, offered, accepted, referred, declined or closed; or, taken on by the
+    # provider: booked (a past appointment to mark), attending (one attended) or on_session
+    # (booked on the demo group session that has just taken place)
+    goal: str
     programme: str = ""
     admitted: bool = True
     previous: bool = False
@@ -240,6 +255,10 @@ RYAN = DemoPerson("Ryan", "Patel", 30, 45)
 FFION = DemoPerson("Ffion", "Hughes", 20, 270, preferred_language="cy")
 KACPER = DemoPerson("Kacper", "Wiśniewski", 27, 80)
 LEAH = DemoPerson("Leah", "Ó Súilleabháin", 32, 150)
+AALIYAH = DemoPerson("Aaliyah", "Begum", 23, 58)
+OISIN = DemoPerson("Oisín", "Kavanagh", 36, 120)
+NIA = DemoPerson("Nia", "Roberts", 29, 210, preferred_language="cy")
+MATEUSZ = DemoPerson("Mateusz", "Zieliński", 41, 15)
 
 GROUP = "Drug awareness group session"
 ONLINE = "Drug awareness online course"
@@ -311,7 +330,14 @@ CASES = [
     DemoCase("DEMO-0020", "TVP", LOWRI, 0, (("cannabis", "1.5"),), "logged"),
     DemoCase("DEMO-0021", "TVP", ELLIE, 6, (("cannabis", "3"),), "offered"),
     DemoCase("DEMO-0022", "TVP", DECLAN_TVP, 4, (("cannabis", "5"),), "checked"),
+    # Thames Valley cases Pathways has taken on, so the demo provider has work to do.
+    DemoCase("DEMO-0023", "TVP", AALIYAH, 9, (("cannabis", "4"),), "booked", ONLINE),
+    DemoCase("DEMO-0024", "TVP", OISIN, 14, (("cannabis-resin", "2"),), "attending", ONLINE),
+    DemoCase("DEMO-0025", "TVP", NIA, 8, (("cannabis", "3"),), "on_session", GROUP),
+    DemoCase("DEMO-0026", "TVP", MATEUSZ, 10, (("cocaine", "0.4"),), "on_session", GROUP),
 ]
+PROVIDER_GOALS = ("booked", "attending", "on_session")
+PROVIDER_USERNAME = "provider"
 
 
 def ascii_letters(text: str) -> str:
@@ -331,7 +357,20 @@ def years_before(day: date, years: int) -> date:
 class Command(BaseCommand):
     help = "Load demo providers, programmes, scheme policies, users for every role and cases."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load the demo even with DEBUG off (it creates users with a published password)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo creates users, an administrator among them, whose password is "
+                "published in the README. Run it only on a demo or development machine: with "
+                "DEBUG on (as `make run` does), or with --force if you are sure."
+            )
         self.verbosity = int(options.get("verbosity", 1))
         self.today = london_date(timezone.now())
         with transaction.atomic():
@@ -416,6 +455,8 @@ class Command(BaseCommand):
     def seed_cases(self, users: dict[str, User], programmes: dict[str, Programme]) -> Counter:
         """Build each demo case that is not there yet; count what was created and kept."""
         tally: Counter[str] = Counter()
+        self.users = users
+        self.past_session: GroupSession | None = None
         existing = set(
             Case.objects.filter(custody_record_number__startswith="DEMO-").values_list(
                 "force__code", "custody_record_number"
@@ -428,6 +469,8 @@ class Command(BaseCommand):
             officer = users[OFFICER_FOR_FORCE[demo.force]]
             self.build_case(demo, officer, programmes)
             tally["created"] += 1
+        if self.past_session is not None:
+            self.move_into_the_past(self.past_session)
         return tally
 
     def demo_person(self, demo: DemoPerson, officer: User) -> Person:
@@ -490,8 +533,73 @@ class Command(BaseCommand):
                 consent_given=response == "accepted",
                 notes="Demo case: offer explained at custody.",
             )
-            if demo.goal == "referred":
-                referral_create(case=case, programme=programmes[demo.programme], by=officer)
+            if demo.goal == "referred" or demo.goal in PROVIDER_GOALS:
+                referral = referral_create(
+                    case=case, programme=programmes[demo.programme], by=officer
+                )
+                if demo.goal in PROVIDER_GOALS:
+                    self.take_on(demo, referral)
+
+    def take_on(self, demo: DemoCase, referral: Referral) -> None:
+        """The provider's side, through the services: accept, book, and mark attendance."""
+        staff = self.users[PROVIDER_USERNAME]
+        referral_accept(referral=referral, by=staff)
+        if demo.goal == "on_session":
+            appointment_book(referral=referral, by=staff, group_session=self.demo_sessions(staff))
+            return
+        appointment = appointment_book(
+            referral=referral,
+            by=staff,
+            starts_at=self.at(1, time(10)),
+            kind=Appointment.Kind.SESSION,
+            mode=Appointment.Mode.ONLINE,
+            location="Video call: link sent by text message",
+        )
+        # Demo data only: the service books only future appointments, and attendance can be
+        # recorded only once an appointment has started, so move this one back two hours.
+        Appointment.objects.filter(pk=appointment.pk).update(starts_at=self.hours_ago(2))
+        if demo.goal == "attending":
+            appointment.refresh_from_db()
+            attendance_record(appointment=appointment, by=staff, outcome="attended")
+
+    def demo_sessions(self, staff: User) -> GroupSession:
+        """The group session the demo people are booked on, made with an upcoming one."""
+        if self.past_session is None:
+            programme = Programme.objects.get(
+                provider=staff.provider, name="Drug awareness group session"
+            )
+            place = "Pathways Centre, 12 Cowley Road, Oxford"
+            self.past_session = group_session_create(
+                programme=programme,
+                by=staff,
+                starts_at=self.at(1, time(10)),
+                ends_at=self.at(1, time(13, 30)),
+                location=place,
+            )
+            group_session_create(
+                programme=programme,
+                by=staff,
+                starts_at=self.at(7, time(10)),
+                ends_at=self.at(7, time(13, 30)),
+                location=place,
+            )
+        return self.past_session
+
+    def move_into_the_past(self, session: GroupSession) -> None:
+        """Demo data only: the session (booked while it was in the future) has just ended."""
+        starts_at = self.hours_ago(4)
+        GroupSession.objects.filter(pk=session.pk).update(
+            starts_at=starts_at, ends_at=starts_at + timedelta(hours=3, minutes=30)
+        )
+        Appointment.objects.filter(group_session=session).update(starts_at=starts_at)
+
+    def at(self, days: int, clock: time) -> datetime:
+        """`clock` on a London clock, `days` days from today."""
+        return datetime.combine(self.today + timedelta(days=days), clock, tzinfo=LONDON)
+
+    def hours_ago(self, hours: int) -> datetime:
+        """On the hour, `hours` hours ago."""
+        return (timezone.now() - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
 
     def report(
         self,

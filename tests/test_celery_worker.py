@@ -1,0 +1,187 @@
+"""Celery: beat's schedule in the database, and a real worker process running the tasks."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery import current_app
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from accounts.models import Role
+from programmes.models import Escalation, Notification, Referral
+from programmes.notifications import notifications_queue_reminders
+from tests import factories
+
+# The worker listens on its own queue, so tasks left in Redis by other runs never reach it.
+QUEUE = "tests.celery_worker"
+WAIT = 60  # seconds for the worker to start and do the work
+
+
+def database_url_for_worker() -> str:
+    """A DATABASE_URL for the test database this process uses (unix socket or TCP)."""
+    db = connection.settings_dict
+    host = urllib.parse.quote(db["HOST"] or "", safe="")
+    user = urllib.parse.quote(db["USER"] or "", safe="")
+    password = f":{urllib.parse.quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Path]:
+    """A `celery worker` process on QUEUE against the test database; yields its log file."""
+    with current_app.connection_for_write() as broker:
+        broker.default_channel.queue_purge(QUEUE)
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_worker(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "diversion.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "diversion", "worker", "--pool=solo",
+        "--concurrency=1", "-l", "info", "--without-gossip", "--without-mingle",
+        "--without-heartbeat", "-Q", QUEUE, "-n", f"tests-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield log
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for(condition: Callable[[], bool], log: Path) -> None:
+    """Poll PostgreSQL until `condition()` holds; fail with the worker's log after WAIT s."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the worker did not finish in {WAIT}s; its log:\n{log.read_text()[-4000:]}"
+            )
+        time.sleep(0.2)
+
+
+@pytest.mark.django_db
+def test_beat_schedule_is_in_the_database_with_the_default_times() -> None:
+    tasks = {t.task: t for t in PeriodicTask.objects.select_related("interval", "crontab")}
+
+    every = {
+        name: (tasks[name].interval.every, tasks[name].interval.period)
+        for name in (
+            "programmes.sweep_deadlines",
+            "programmes.queue_reminders",
+            "programmes.send_pending_notifications",
+        )
+    }
+    assert every == {
+        "programmes.sweep_deadlines": (15, "minutes"),
+        "programmes.queue_reminders": (1, "hours"),
+        "programmes.send_pending_notifications": (5, "minutes"),
+    }
+    digest = tasks["programmes.queue_digest"].crontab
+    assert (digest.minute, digest.hour, str(digest.timezone)) == ("0", "7", "Europe/London")
+    assert all(tasks[name].enabled for name in every)
+
+
+@pytest.mark.django_db
+def test_beat_schedule_migration_run_again_keeps_what_an_administrator_changed() -> None:
+    sweep = PeriodicTask.objects.get(task="programmes.sweep_deadlines")
+    sweep.interval = IntervalSchedule.objects.create(every=30, period="minutes")
+    sweep.save()
+    schedules = IntervalSchedule.objects.count()
+    migration = importlib.import_module("programmes.migrations.0003_beat_schedule")
+
+    migration.create_schedule(django_apps, None)
+
+    assert PeriodicTask.objects.filter(task__startswith="programmes.").count() == 4
+    assert IntervalSchedule.objects.count() == schedules
+    sweep.refresh_from_db()
+    assert sweep.interval.every == 30
+
+
+# The worker is another process that sees only committed rows, so its tests commit theirs.
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_worker_runs_the_sweep_task_and_the_escalations_are_in_postgresql(worker: Path) -> None:
+    officer = factories.UserFactory(role=Role.CUSTODY_OFFICER, force=factories.force("TVP"))
+    programme = factories.ProgrammeFactory(forces_served=[factories.force("TVP")])
+    past = timezone.now() - timedelta(days=3)
+    overdue = [
+        factories.ReferralFactory(
+            case__created_by=officer,
+            case__status="in_programme",
+            programme=programme,
+            status="accepted",
+            first_appointment_due=past,
+            completion_due=past + timedelta(days=70),
+        )
+        for _ in range(3)
+    ]
+    on_time = factories.ReferralFactory(
+        case__created_by=officer, programme=programme, status="accepted"
+    )
+
+    current_app.send_task("programmes.sweep_deadlines", queue=QUEUE)
+    wait_for(lambda: Escalation.objects.count() >= len(overdue), worker)
+
+    flagged = Escalation.objects.select_related("referral")
+    assert sorted(e.referral.reference for e in flagged) == sorted(r.reference for r in overdue)
+    assert {e.rule for e in flagged} == {"first_appointment_missed"}
+    assert set(
+        Referral.objects.filter(pk__in=[r.pk for r in overdue]).values_list("status", flat=True)
+    ) == {"flagged"}
+    on_time.refresh_from_db()
+    assert on_time.status == "accepted"
+    log = worker.read_text()
+    assert "programmes.sweep_deadlines" in log and "succeeded" in log
+    assert officer.last_name not in log and "Testperson" not in log  # no names in its logs
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_worker_sends_what_waits_in_the_outbox(worker: Path) -> None:
+    referral = factories.ReferralFactory(
+        case__person__phone="07700 900456",
+        case__person__contact_preference="sms",
+        status="accepted",
+        first_appointment_due=timezone.now() + timedelta(hours=30),
+    )
+    assert notifications_queue_reminders(now=timezone.now() + timedelta(hours=10)) == 1
+
+    # The worker is another process with the development settings: its SMS backend is the
+    # console, so the message goes to its log; what is checked is that the row was sent.
+    current_app.send_task("programmes.send_pending_notifications", queue=QUEUE)
+    wait_for(
+        lambda: not Notification.objects.filter(referral=referral, status="pending").exists(),
+        worker,
+    )
+
+    assert Notification.objects.get(referral=referral).status == "sent"

@@ -7,9 +7,10 @@ PYTHON ?= python3
 VENV   := .venv
 STACK  := $(VENV)/bin/python scripts/stack.py
 ARGS   ?=
+N      ?= 100000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium lint fmt migrations-check assets shell
+.PHONY: help install run test chromium lint fmt migrations-check assets shell bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -59,3 +60,6 @@ assets: ## refresh the vendored GOV.UK and MOJ Frontend files (needs node and np
 
 shell: install ## a Django shell with the services up
 	$(STACK) exec -- python manage.py shell
+
+bench: install ## benchmark the deadline sweep on N referrals in a scratch database (N=100000)
+	$(STACK) exec -- python scripts/bench_sweep.py --n $(N)

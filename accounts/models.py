@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -64,6 +69,11 @@ class User(AbstractUser):
         return self.role == Role.PROVIDER_STAFF and self.provider_id is not None
 
     @property
+    def needs_two_factor(self) -> bool:
+        """Whether this user must prove a second factor (TOTP) after their password."""
+        return self.role in settings.TWO_FACTOR_ROLES
+
+    @property
     def organisation_name(self) -> str:
         """The force or provider this user works for, for the header."""
         if self.force_id:
@@ -71,3 +81,45 @@ class User(AbstractUser):
         if self.provider_id:
             return self.provider.name
         return "National" if self.role == Role.ANALYST else "Service administration"
+
+
+def hash_token(key: str) -> str:
+    """The SHA-256 of an API token: what is stored, so a stolen table holds no usable key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A revocable API token belonging to a user. Only its hash is kept: it is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. the provider's system")
+    prefix = models.CharField(max_length=8, help_text="The first characters, to tell tokens apart")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, *, user: User, name: str) -> tuple[ApiToken, str]:
+        """Create a token and return it with its key; the key is never retrievable again."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, prefix=key[:8], key_hash=hash_token(key))
+        return token, key
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        """Stop the token working from now on."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from cases.api import CaseViewSet, PeopleView
@@ -16,8 +15,6 @@ router.register("programmes", ProgrammeViewSet, basename="programme")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 
 urlpatterns = [
-    # POST username and password, get the user's token for the Authorization: Token header.
-    path("auth/token/", obtain_auth_token, name="auth-token"),
     # The person search answers {"exact", "possible"}, not a page of rows, so it is a plain view.
     path("people/", PeopleView.as_view(), name="people"),
     *router.urls,

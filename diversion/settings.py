@@ -8,6 +8,7 @@ DATABASE_URL and REDIS_URL before Django starts; there is no SQLite fallback.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -29,20 +30,25 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_required(name: str) -> str:
+def env_required(name: str, hint: str) -> str:
     """Read a setting that has no safe default, with a message saying how to provide it."""
     value = os.environ.get(name)
     if not value:
-        raise ImproperlyConfigured(
-            f"{name} is not set. Start the service with `make run` or `make test`, which start "
-            f"an embedded PostgreSQL and Redis, or set {name} to your own server (see README)."
-        )
+        raise ImproperlyConfigured(f"{name} is not set: {hint} (see README, Configuration).")
     return value
+
+
+SERVICES_HINT = (
+    "start the service with `make run` or `make test`, which start an embedded PostgreSQL and "
+    "Redis, or point it at your own server"
+)
 
 
 DEBUG = env_bool("DEBUG")
 SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-development-key-never-used-in-production" if DEBUG else env_required("SECRET_KEY")
+    "insecure-development-key-never-used-in-production"
+    if DEBUG
+    else env_required("SECRET_KEY", "set it to a long random value (`make run` makes one)")
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -58,8 +64,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -78,9 +86,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "diversion.urls"
@@ -109,12 +120,27 @@ ASGI_APPLICATION = "diversion.asgi.application"
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_required("DATABASE_URL"), conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+        env_required("DATABASE_URL", SERVICES_HINT),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out user before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout: five failed sign-ins for a username, or from one address, lock it for 30 minutes.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # axes would log usernames and addresses
+# Roles that must prove a second factor (a TOTP code) after their password.
+TWO_FACTOR_ROLES = ("supervisor", "administrator")
+OTP_TOTP_ISSUER = "Drug diversion case management"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -174,7 +200,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-REDIS_URL = env_required("REDIS_URL")
+REDIS_URL = env_required("REDIS_URL", SERVICES_HINT)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True  # a task killed half-way is delivered again, not lost
@@ -185,7 +211,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 REST_FRAMEWORK = {
     # Token first, so a missing or bad token is a 401 with WWW-Authenticate, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "diversion.api.exception_handler",

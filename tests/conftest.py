@@ -58,3 +58,23 @@ def reference_data_after_flush(request):
     if transactional or "transactional_db" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         load_reference_data(Force, Drug)
+
+
+@pytest.fixture(autouse=True)
+def sign_in_without_lockout_or_second_factor(request, settings):
+    """Most tests sign in with force_login or client.login, which give axes no request and
+    no TOTP code. The tests of lockout and the second factor (marked `sign_in`) keep both."""
+    if request.node.get_closest_marker("sign_in") is None:
+        settings.AXES_ENABLED = False
+        settings.TWO_FACTOR_ROLES = ()
+
+
+def pytest_configure(config):
+    """Tests speak plain HTTP to the test client and the live server; production insists on
+    HTTPS (redirects, HSTS that Chromium would remember, cookies sent over HTTPS only). Set for
+    the whole session, before the live server builds its middleware."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SECURE_HSTS_SECONDS = 0
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from accounts.models import ApiToken
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
@@ -602,9 +602,9 @@ def test_anonymous_request_is_refused_and_a_bad_token_is_401(db: Any) -> None:
 
 def test_officer_with_a_real_token_can_list_cases(officer: User) -> None:
     factories.CaseFactory()
-    token = Token.objects.create(user=officer)
+    _, key = ApiToken.issue(user=officer, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     response = client.get(CASES)
 

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from accounts.models import ApiToken
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
@@ -72,9 +72,9 @@ def today() -> date:
 
 def token_client(user: User) -> APIClient:
     """An API client that authenticates as `user` with a real token, as a provider system does."""
-    token = Token.objects.create(user=user)
+    _, key = ApiToken.issue(user=user, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

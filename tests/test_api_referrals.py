@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from accounts.models import ApiToken
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
@@ -59,9 +59,9 @@ def test_full_journey_over_the_api(
     officer: User, policy: SchemePolicy, programme: Programme
 ) -> None:
     """Find nobody, add the person, log the case, check, offer, refer, and see the referral."""
-    token = Token.objects.create(user=officer)
+    _, key = ApiToken.issue(user=officer, name="test")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     search = api.get("/api/v1/people/", {"pnc_id": "2019/0123456A"})
     assert search.status_code == 200

@@ -8,9 +8,10 @@ VENV   := .venv
 STACK  := $(VENV)/bin/python scripts/stack.py
 ARGS   ?=
 N      ?= 100000
+WHO    ?= supervisor
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium lint fmt migrations-check assets shell bench
+.PHONY: help install run test chromium lint fmt migrations-check assets shell bench code
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -63,3 +64,6 @@ shell: install ## a Django shell with the services up
 
 bench: install ## benchmark the deadline sweep on N referrals in a scratch database (N=100000)
 	$(STACK) exec -- python scripts/bench_sweep.py --n $(N)
+
+code: install ## the demo authenticator's current code for WHO (supervisor or admin)
+	@DEBUG=1 $(STACK) exec -- python manage.py demo_code $(WHO) 2>/dev/null | tail -n 1

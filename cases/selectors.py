@@ -145,8 +145,8 @@ def people_search(
 ) -> PersonMatches:
     """The find-a-person search for pages and the API: matches, with the search audited.
 
-    The audit row keeps what was asked and which people were shown; being shown a person is
-    what lets an officer log a case for them (see people_available_to).
+    The audit row keeps which fields were searched and which people were shown; being shown a
+    person is what lets an officer log a case for them (see people_available_to).
     """
     matches = people_matching(
         user=user,
@@ -160,13 +160,19 @@ def people_search(
         user=user,
         action="search",
         object_type="cases.person",
+        # What was searched by (not the values typed: the audit log outlives personal data)
+        # and who was shown, which is what a subject access or misuse inquiry needs.
         changes={
-            "query": {
-                "given_name": given_name,
-                "family_name": family_name,
-                "date_of_birth": date_of_birth.isoformat() if date_of_birth else "",
-                "pnc_id": pnc_id,
-            },
+            "searched_by": [
+                name
+                for name, value in (
+                    ("given_name", given_name),
+                    ("family_name", family_name),
+                    ("date_of_birth", date_of_birth),
+                    ("pnc_id", pnc_id),
+                )
+                if value
+            ],
             "found": [person.pk for person in shown],
         },
     )

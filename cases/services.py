@@ -197,6 +197,13 @@ def case_create(
     )
     _full_clean(case, exclude=["reference", "created_by", "person", "force"])
     with transaction.atomic():
+        # Lock the person: retention (cases/retention.py) may be erasing them right now.
+        if (
+            not Person.objects.select_for_update()
+            .filter(pk=person.pk, anonymised_at__isnull=True)
+            .exists()
+        ):
+            raise DomainError("This person's record was erased: add them again.", field="person")
         case.reference = next_reference(by.force.code, "case_reference_seq")
         try:
             with transaction.atomic():
@@ -220,7 +227,6 @@ def case_create(
             person_id=person.pk,
             changes={
                 "after": {
-                    "custody_record_number": custody_record_number,
                     "offence_date": offence_date.isoformat(),
                     "offence_type": offence_type,
                     "drugs": [f"{item.drug.code}:{item.quantity}" for item in drugs],

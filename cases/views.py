@@ -45,12 +45,12 @@ def _person_token(person: Person) -> str:
     return signing.dumps(person.pk, salt=PERSON_TOKEN_SALT)
 
 
-def _person_from_token(token: str) -> Person:
+def _person_from_token(token: str, user) -> Person:
     try:
         pk = signing.loads(token, salt=PERSON_TOKEN_SALT, max_age=PERSON_TOKEN_MAX_AGE)
     except signing.BadSignature as error:
         raise Http404("No such person") from error
-    person = Person.objects.filter(pk=pk, anonymised_at__isnull=True).first()
+    person = selectors.people_available_to(user).filter(pk=pk).first()
     if person is None:
         raise Http404("No such person")
     return person
@@ -142,7 +142,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
 @force_staff_required
 def case_create(request: HttpRequest, token: str) -> HttpResponse:
     """Step 2: record the offence and the drugs found for the chosen person."""
-    person = _person_from_token(token)
+    person = _person_from_token(token, request.user)
     if request.method == "POST":
         form = forms.CaseForm(request.POST)
         formset = forms.DrugFormSet(request.POST, prefix="drugs")

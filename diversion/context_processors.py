@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import Role
+from programmes.escalations import open_escalation_count
 
 
 def service(request: HttpRequest) -> dict[str, str]:
@@ -20,6 +21,16 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = []
+    if user.role == Role.SUPERVISOR and user.force_id:
+        # One COUNT on every page a supervisor sees: the queue they must keep empty.
+        escalations = reverse("escalations:queue")
+        items.append(
+            {
+                "text": f"Escalations ({open_escalation_count(user)})",
+                "href": escalations,
+                "current": request.path.startswith(escalations),
+            }
+        )
     if user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
         items += [
             {"text": "Cases", "href": reverse("cases:list")},
@@ -36,6 +47,11 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
             },
             {"text": "Group sessions", "href": sessions, "current": in_sessions},
         ]
+    if user.role == Role.ADMINISTRATOR:
+        audit = reverse("audit:search")
+        items.append(
+            {"text": "Audit trail", "href": audit, "current": request.path.startswith(audit)}
+        )
     if user.role == Role.ADMINISTRATOR and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})
     items.append({"text": "API", "href": reverse("api-docs")})

@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
     path("provider/", include("programmes.urls")),
+    path("audit/", include("audit.urls")),
+    path("escalations/", include("programmes.escalation_urls")),
     path("api/v1/", include("diversion.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),

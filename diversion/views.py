@@ -11,7 +11,10 @@ from accounts.models import Role
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send officers to their case list, provider staff to their inbox; others see theirs."""
+    """Send supervisors to their escalations, officers to their case list, provider staff to
+    their inbox; others see theirs."""
+    if request.user.role == Role.SUPERVISOR and request.user.force_id:
+        return redirect("escalations:queue")
     if request.user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
         return redirect("cases:list")
     if request.user.is_provider_staff:

@@ -544,7 +544,7 @@ def _appointment_get(user: User, pk: int | str) -> Appointment:
     """One of the provider's appointments with its attendance history, or 404."""
     appointment = (
         appointments_visible_to(user)
-        .select_related("referral")
+        .select_related("referral__case")
         .prefetch_related(_attendance_history())
         .filter(pk=pk)
         .first()
@@ -618,7 +618,9 @@ class AppointmentViewSet(GenericViewSet):
         return appointments_visible_to(self.request.user)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(AppointmentSerializer(_appointment_get(request.user, pk)).data)
+        appointment = _appointment_get(request.user, pk)
+        _disclose(request.user, [appointment.referral])
+        return Response(AppointmentSerializer(appointment).data)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         appointment = _appointment_get(request.user, pk)

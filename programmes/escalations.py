@@ -30,6 +30,27 @@ def escalations_visible_to(user: User) -> QuerySet[Escalation]:
     return Escalation.objects.filter(referral__case__force_id=user.force_id)
 
 
+def open_escalation_count(user: User) -> int:
+    """How many of the supervisor's force's escalations wait for a decision (one COUNT)."""
+    return escalations_visible_to(user).filter(decided_at__isnull=True).count()
+
+
+def escalation_queue(
+    user: User, *, tab: str, rule: str, programme_id: int | None
+) -> QuerySet[Escalation]:
+    """One tab of the force's escalations: open ones oldest first, decided ones newest first."""
+    escalations = escalations_visible_to(user).select_related(
+        "referral__case__person", "referral__programme", "decided_by"
+    )
+    if rule:
+        escalations = escalations.filter(rule=rule)
+    if programme_id:
+        escalations = escalations.filter(referral__programme_id=programme_id)
+    if tab == "decided":
+        return escalations.filter(decided_at__isnull=False).order_by("-decided_at", "-id")
+    return escalations.filter(decided_at__isnull=True).order_by("flagged_at", "id")
+
+
 def escalation_get(*, user: User, pk: int) -> Escalation:
     """One escalation of the supervisor's force, or 404 without saying whether it exists."""
     escalation = (
@@ -47,6 +68,10 @@ def escalation_get(*, user: User, pk: int) -> Escalation:
     if escalation is None:
         raise Http404("No escalation found")
     return escalation
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def _status_before_flag(referral: Referral, escalation: Escalation) -> str:
@@ -99,7 +124,7 @@ def escalation_decide(
         if escalation.decided_at is not None:
             raise IllegalTransition(
                 f"This escalation was already decided ({escalation.get_decision_display().lower()}"
-                f") by {escalation.decided_by} on {london_date(escalation.decided_at):%d %B %Y}."
+                f") by {escalation.decided_by} on {_long(london_date(escalation.decided_at))}."
             )
         referral = _lock_referral(escalation.referral)
         case = case_lock(referral.case)
@@ -170,7 +195,7 @@ def _extend(escalation, referral, case, *, by: User, new_deadline: date | None, 
         raise DomainError("The new deadline must be a date in the future.", field="new_deadline")
     if due <= current:
         raise DomainError(
-            f"The new deadline must be after the current one ({london_date(current):%d %B %Y}).",
+            f"The new deadline must be after the current one ({_long(london_date(current))}).",
             field="new_deadline",
         )
     if moves_first:

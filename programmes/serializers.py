@@ -12,7 +12,7 @@ from cases.models import Case, Person
 from cases.selectors import cases_visible_to
 from programmes.models import Appointment, Attendance, Programme, Referral
 from programmes.rules import LONDON
-from programmes.selectors import group_sessions_for_provider
+from programmes.selectors import group_sessions_for_provider, programmes_visible_to
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -206,13 +206,21 @@ class ReferralCreateSerializer(serializers.Serializer):
 
     case = VisibleCaseField(help_text="The case reference, for example TVP-000123.")
     programme = serializers.PrimaryKeyRelatedField(
-        queryset=Programme.objects.select_related("provider"),
-        help_text="The programme's id, from GET /api/v1/programmes/.",
+        queryset=Programme.objects.none(),
+        help_text="The programme's id, from GET /api/v1/programmes/ (those serving your force).",
         error_messages={
-            "does_not_exist": "No programme with id {pk_value}: choose one listed at "
-            "/api/v1/programmes/.",
+            "does_not_exist": "No programme with id {pk_value} takes referrals from your force: "
+            "choose one listed at /api/v1/programmes/.",
         },
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # Only the force's own programmes: any other id answers like one that does not
+            # exist, so nobody can map other forces' programmes by trying ids.
+            self.fields["programme"].queryset = programmes_visible_to(request.user)
 
 
 class ReferralDeclineSerializer(serializers.Serializer):

@@ -73,7 +73,10 @@ breaches AS (
     SELECT checked.*,
            CASE WHEN too_many_absences THEN 'too_many_absences'
                 WHEN completion_missed THEN 'completion_missed'
-                ELSE 'first_appointment_missed' END AS rule
+                ELSE 'first_appointment_missed' END AS rule,
+           CASE WHEN too_many_absences THEN 'more unexcused absences than the policy allows'
+                WHEN completion_missed THEN 'not completed by the deadline'
+                ELSE 'no first appointment attended by the deadline' END AS rule_label
     FROM checked
     WHERE too_many_absences OR completion_missed OR first_appointment_missed
 ),
@@ -107,7 +110,7 @@ flagged AS (
 referral_history AS (
     INSERT INTO programmes_referralstatuschange
         (referral_id, from_status, to_status, reason, changed_by_id, changed_at)
-    SELECT b.referral_id, b.referral_status, 'flagged', %(reason)s || i.rule, NULL, %(now)s
+    SELECT b.referral_id, b.referral_status, 'flagged', %(reason)s || b.rule_label, NULL, %(now)s
     FROM inserted i JOIN breaches b ON b.referral_id = i.referral_id
 ),
 awaiting AS (
@@ -119,7 +122,8 @@ awaiting AS (
 case_history AS (
     INSERT INTO cases_casestatuschange (case_id, from_status, to_status, reason, changed_by_id,
                                         changed_at)
-    SELECT b.case_id, b.case_status, 'awaiting_supervisor', %(reason)s || i.rule, NULL, %(now)s
+    SELECT b.case_id, b.case_status, 'awaiting_supervisor', %(reason)s || b.rule_label, NULL,
+           %(now)s
     FROM inserted i JOIN breaches b ON b.referral_id = i.referral_id
     WHERE b.case_status IN ('referred', 'in_programme')
 ),
@@ -130,7 +134,7 @@ audit AS (
            jsonb_build_object('before', jsonb_build_object('status', b.referral_status),
                               'after', jsonb_build_object('status', 'flagged',
                                                           'escalation', i.id)),
-           %(reason)s || i.rule
+           %(reason)s || b.rule_label
     FROM inserted i JOIN breaches b ON b.referral_id = i.referral_id
 )
 SELECT i.id, b.reference, b.case_reference, i.rule

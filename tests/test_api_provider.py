@@ -13,11 +13,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from accounts.models import ApiToken
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import ApiToken, User
 from audit.models import AuditEvent
 from cases.models import Case, CaseStatusChange, EligibilityDecision, SchemePolicy
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create

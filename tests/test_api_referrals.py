@@ -11,10 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from accounts.models import ApiToken
 from rest_framework.test import APIClient
 
-from accounts.models import Role, User
+from accounts.models import ApiToken, Role, User
 from audit.models import AuditEvent
 from cases.models import Case, SchemePolicy
 from programmes.models import Programme, Provider, Referral
@@ -151,7 +150,7 @@ def test_referral_to_a_programme_that_does_not_exist_is_400_on_programme(
     assert not Referral.objects.exists()
 
 
-def test_referral_to_a_programme_not_serving_the_force_is_400_with_the_reason(
+def test_referral_to_a_programme_not_serving_the_force_is_400_like_an_unknown_one(
     api: APIClient, accepted_case: Case
 ) -> None:
     elsewhere = factories.ProgrammeFactory(forces_served=[factories.force("DUR")])
@@ -161,12 +160,14 @@ def test_referral_to_a_programme_not_serving_the_force_is_400_with_the_reason(
     )
 
     assert response.status_code == 400
+    # The same answer as for an id that does not exist: other forces' programmes stay unlisted.
     assert response.json() == {
         "programme": [
-            f"{elsewhere.name} does not take referrals from Thames Valley Police: choose one "
-            "of the programmes listed."
+            f"No programme with id {elsewhere.pk} takes referrals from your force: choose one "
+            "listed at /api/v1/programmes/."
         ]
     }
+    assert elsewhere.name not in response.content.decode()
     assert not Referral.objects.exists()
     accepted_case.refresh_from_db()
     assert accepted_case.status == "accepted"

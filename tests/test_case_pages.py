@@ -113,7 +113,7 @@ def test_search_finds_existing_person_despite_accents_and_spacing(client, office
 
 
 def test_offence_form_errors_keep_what_was_typed_and_save_nothing(client, officer, policy):
-    person = factories.PersonFactory()
+    person = factories.PersonFactory(created_by=officer)
     client.force_login(officer)
     from cases.views import _person_token
 
@@ -159,6 +159,18 @@ def test_case_of_another_force_is_not_found(client, other_force_officer):
     assert case.reference not in client.get("/cases/").content.decode()
     case.refresh_from_db()
     assert case.status == CaseStatus.LOGGED
+
+
+def test_a_person_of_another_force_is_not_found_even_with_a_valid_token(
+    client, officer, other_force_officer
+):
+    from cases.views import _person_token
+
+    theirs = factories.CaseFactory(created_by=other_force_officer, force=other_force_officer.force)
+    client.force_login(officer)
+    page = client.get(f"/cases/new/{_person_token(theirs.person)}/")
+    assert page.status_code == 404
+    assert theirs.person.family_name not in page.content.decode()
 
 
 def test_forged_person_token_is_not_found(client, officer):

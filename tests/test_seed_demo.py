@@ -14,7 +14,15 @@ from accounts.models import Role, User
 from audit.models import AuditEvent
 from cases.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from cases.models import Case, CaseStatusChange, EligibilityDecision, Person, SchemePolicy
-from programmes.models import Attendance, GroupSession, Programme, Provider, Referral
+from programmes.escalations import escalations_visible_to
+from programmes.models import (
+    Attendance,
+    Escalation,
+    GroupSession,
+    Programme,
+    Provider,
+    Referral,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +66,7 @@ def test_running_twice_creates_nothing_new() -> None:
     assert first["Provider"] == 3
     assert first["Programme"] == 5
     assert first["SchemePolicy"] == 3
-    assert 25 <= len(demo_cases()) <= 40
+    assert 25 <= len(demo_cases()) <= 45
     assert "0 created" in output
 
 
@@ -209,3 +217,16 @@ def test_seed_demo_refuses_without_debug_unless_forced(db, settings) -> None:
     with pytest.raises(CommandError, match="published in the README"):
         call_command("seed_demo", verbosity=0)
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_demo_supervisor_has_escalations_of_each_rule_once() -> None:
+    output = seed()
+    supervisor = User.objects.get(username="supervisor")
+    waiting = escalations_visible_to(supervisor).filter(decided_at__isnull=True)
+    first = sorted(waiting.values_list("pk", "rule"))
+
+    seed()
+
+    assert {rule for _, rule in first} == set(Escalation.Rule.values)
+    assert sorted(waiting.values_list("pk", "rule")) == first
+    assert "referrals flagged for a supervisor" in output

@@ -8,7 +8,8 @@ some on (accepts, books, marks attendance) through the provider services.
 
 The services refuse to book the past, so appointments and the group session the provider
 should mark attendance for are booked in the future and then moved back a few hours: demo data
-only.
+only. Likewise a few Thames Valley referrals are backdated so that their deadlines have passed,
+and the deadline sweep then flags them, so the demo supervisor has escalations to decide.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
 from cases.models import Case, CaseStatus, Drug, Force, Person, SchemePolicy
@@ -38,7 +40,7 @@ from cases.services import (
     person_create,
 )
 from programmes.models import Appointment, GroupSession, Programme, Provider, Referral
-from programmes.rules import LONDON, london_date
+from programmes.rules import LONDON, compute_deadlines, london_date
 from programmes.services import (
     appointment_book,
     attendance_record,
@@ -46,6 +48,7 @@ from programmes.services import (
     referral_accept,
     referral_create,
 )
+from programmes.sweep import sweep_deadlines
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (documented demo credential, see README)
 
@@ -170,6 +173,10 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 # (username, first name, last name, role, force code, provider name, is_staff, is_superuser)
+# The demo supervisor's and administrator's authenticator key, in hex; an authenticator app
+# takes it in base32 as D2FGD4PIUYPR5CTB6HUKMHY6RJQ7D2FG (README, "Demo sign-ins").
+DEMO_TOTP_KEY = "1e8a61f1e8a61f1e8a61f1e8a61f1e8a61f1e8a6"
+
 USERS = [
     ("officer", "Olivia", "Bennett", Role.CUSTODY_OFFICER, "TVP", None, False, False),
     ("supervisor", "Marcus", "Reid", Role.SUPERVISOR, "TVP", None, False, False),
@@ -212,7 +219,9 @@ class DemoCase:
     drugs: tuple[tuple[str, str], ...]
     # logged, checked, offered, accepted, referred, declined or closed; or, taken on by the
     # provider: booked (a past appointment to mark), attending (one attended) or on_session
-    # (booked on the demo group session that has just taken place)
+    # (booked on the demo group session that has just taken place); or, past its deadlines
+    # and flagged by the sweep: missed_first (no first appointment), absent (two unexcused
+    # absences) or overdue (an excused absence, then nothing until the completion deadline)
     goal: str
     programme: str = ""
     admitted: bool = True
@@ -259,6 +268,9 @@ AALIYAH = DemoPerson("Aaliyah", "Begum", 23, 58)
 OISIN = DemoPerson("Oisín", "Kavanagh", 36, 120)
 NIA = DemoPerson("Nia", "Roberts", 29, 210, preferred_language="cy")
 MATEUSZ = DemoPerson("Mateusz", "Zieliński", 41, 15)
+SAMIRA = DemoPerson("Samira", "El-Amin", 27, 95)
+JOEL = DemoPerson("Joel", "Ó Ceallaigh", 33, 44)
+MAIR = DemoPerson("Mair", "Prys", 41, 12, preferred_language="cy")
 
 GROUP = "Drug awareness group session"
 ONLINE = "Drug awareness online course"
@@ -335,8 +347,13 @@ CASES = [
     DemoCase("DEMO-0024", "TVP", OISIN, 14, (("cannabis-resin", "2"),), "attending", ONLINE),
     DemoCase("DEMO-0025", "TVP", NIA, 8, (("cannabis", "3"),), "on_session", GROUP),
     DemoCase("DEMO-0026", "TVP", MATEUSZ, 10, (("cocaine", "0.4"),), "on_session", GROUP),
+    # Thames Valley referrals past their deadlines: the sweep flags them for the supervisor.
+    DemoCase("DEMO-0027", "TVP", SAMIRA, 30, (("cannabis", "5"),), "absent", ONLINE),
+    DemoCase("DEMO-0028", "TVP", JOEL, 24, (("cocaine", "0.3"),), "missed_first", GROUP),
+    DemoCase("DEMO-0029", "TVP", MAIR, 100, (("cannabis-resin", "3"),), "overdue", ONLINE),
 ]
-PROVIDER_GOALS = ("booked", "attending", "on_session")
+PROVIDER_GOALS = ("booked", "attending", "on_session", "absent", "overdue")
+LAPSED_GOALS = ("missed_first", "absent", "overdue")
 PROVIDER_USERNAME = "provider"
 
 
@@ -436,6 +453,14 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
+            if role in settings.TWO_FACTOR_ROLES:
+                # The demo's authenticator, with a key published in the README, so anyone
+                # trying the demo can sign in (`make code USER=supervisor` shows the code).
+                TOTPDevice.objects.get_or_create(
+                    user=user,
+                    name="Demo authenticator",
+                    defaults={"key": DEMO_TOTP_KEY, "confirmed": True},
+                )
             users[username] = user
         return users
 
@@ -471,6 +496,10 @@ class Command(BaseCommand):
             tally["created"] += 1
         if self.past_session is not None:
             self.move_into_the_past(self.past_session)
+        # What Celery beat does within a minute of `make run`: flag every referral past its
+        # deadlines, so the demo supervisor has escalations to decide. The sweep never flags a
+        # referral with an open escalation twice, so a second run flags nothing new.
+        tally["flagged"] = len(sweep_deadlines())
         return tally
 
     def demo_person(self, demo: DemoPerson, officer: User) -> Person:
@@ -533,10 +562,12 @@ class Command(BaseCommand):
                 consent_given=response == "accepted",
                 notes="Demo case: offer explained at custody.",
             )
-            if demo.goal == "referred" or demo.goal in PROVIDER_GOALS:
+            if demo.goal == "referred" or demo.goal in PROVIDER_GOALS + LAPSED_GOALS:
                 referral = referral_create(
                     case=case, programme=programmes[demo.programme], by=officer
                 )
+                if demo.goal in LAPSED_GOALS:
+                    self.backdate(demo, referral)
                 if demo.goal in PROVIDER_GOALS:
                     self.take_on(demo, referral)
 
@@ -546,6 +577,9 @@ class Command(BaseCommand):
         referral_accept(referral=referral, by=staff)
         if demo.goal == "on_session":
             appointment_book(referral=referral, by=staff, group_session=self.demo_sessions(staff))
+            return
+        if demo.goal in LAPSED_GOALS:
+            self.miss(demo, referral, staff)
             return
         appointment = appointment_book(
             referral=referral,
@@ -561,6 +595,53 @@ class Command(BaseCommand):
         if demo.goal == "attending":
             appointment.refresh_from_db()
             attendance_record(appointment=appointment, by=staff, outcome="attended")
+
+    def backdate(self, demo: DemoCase, referral: Referral) -> None:
+        """Demo data only: the referral was made the day after the offence, so by now its
+        deadlines (from the policy, as the service computes them) have passed."""
+        policy = referral.policy
+        referred_on = self.today - timedelta(days=demo.days_ago - 1)
+        deadlines = compute_deadlines(
+            referred_on=referred_on,
+            offence_date=self.today - timedelta(days=demo.days_ago),
+            counted_from=policy.deadlines_from,
+            first_appointment_working_days=policy.first_appointment_working_days,
+            completion_days=policy.completion_days,
+        )
+        Referral.objects.filter(pk=referral.pk).update(
+            referred_at=self.at(-(demo.days_ago - 1), time(11)),
+            first_appointment_due=deadlines.first_appointment_due,
+            completion_due=deadlines.completion_due,
+        )
+
+    def miss(self, demo: DemoCase, referral: Referral, staff: User) -> None:
+        """Appointments the person missed, recorded through the services: two unexcused
+        absences (absent), or one excused absence (overdue)."""
+        missed = {"absent": (20, 12), "overdue": (demo.days_ago - 8,)}[demo.goal]
+        for number, days_ago in enumerate(missed, start=1):
+            appointment = appointment_book(
+                referral=referral,
+                by=staff,
+                starts_at=self.at(number, time(10)),
+                kind=Appointment.Kind.SESSION,
+                mode=Appointment.Mode.ONLINE,
+                location="Video call: link sent by text message",
+            )
+            # Demo data only: booked in the future (the service refuses the past), then moved
+            # back to when the person should have come.
+            Appointment.objects.filter(pk=appointment.pk).update(
+                starts_at=self.at(-days_ago, time(10))
+            )
+            appointment.refresh_from_db()
+            if demo.goal == "absent":
+                attendance_record(appointment=appointment, by=staff, outcome="did_not_attend")
+            else:
+                attendance_record(
+                    appointment=appointment,
+                    by=staff,
+                    outcome="excused",
+                    reason="In hospital on the day; asked to rebook and did not reply.",
+                )
 
     def demo_sessions(self, staff: User) -> GroupSession:
         """The group session the demo people are booked on, made with an upcoming one."""
@@ -627,6 +708,7 @@ class Command(BaseCommand):
             )
             + "."
         )
+        self.say(f"Deadline sweep: {cases['flagged']} referrals flagged for a supervisor.")
         self.say()
         self.say("Demo sign-ins (every demo user has the same password):")
         rows = [("username", "role", "organisation", "password")] + [

@@ -1,0 +1,15 @@
+"""The supervisor's escalation pages, mounted at /escalations/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from programmes import escalation_views as views
+
+app_name = "escalations"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/summary/", views.summary, name="summary"),
+]

@@ -1,0 +1,296 @@
+"""Pages for a force's supervisors: the escalation queue, one escalation with its decision, and
+the printable case summary for the prosecution file. Thin: each parses input, calls one
+selector or service, and renders; DomainError becomes an error on the form.
+
+Every lookup goes through escalations_visible_to / escalation_get (escalations.py), so another
+force's escalation is a 404, and only a supervisor of a force reaches these pages at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Min, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from audit.services import audit_many, audit_record
+from cases.errors import DomainError
+from cases.models import Exclusion
+from cases.timeline import case_timeline
+from programmes.escalation_forms import DECISION_HINTS, DecisionForm
+from programmes.escalations import (
+    escalation_decide,
+    escalation_get,
+    escalation_queue,
+    escalations_visible_to,
+)
+from programmes.models import Escalation, Programme
+from programmes.rules import ESCALATION_RULES, london_date
+from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
+
+QUEUE_TABS = {"open": "Open", "decided": "Decided"}
+PAGE_SIZE = 25
+
+
+def supervisor_required(view):
+    """Only supervisors of a force reach the escalation pages; everyone else gets 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.role != Role.SUPERVISOR or not request.user.force_id:
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _days_since(moment: datetime, now: datetime) -> int:
+    """Whole calendar days in London from `moment` to `now`."""
+    return (london_date(now) - london_date(moment)).days
+
+
+@supervisor_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The dashboard: how many escalations are open, and the queue filtered by rule, programme."""
+    user = request.user
+    tab = request.GET.get("tab", "open")
+    if tab not in QUEUE_TABS:
+        tab = "open"
+    rule = request.GET.get("rule", "")
+    if rule not in Escalation.Rule.values:
+        rule = ""
+    programmes = list(programmes_serving(user.force_id))
+    programme = request.GET.get("programme", "")
+    programme_id = int(programme) if programme.isdigit() else None
+    if programme_id not in {p.pk for p in programmes}:
+        programme, programme_id = "", None
+    totals = escalations_visible_to(user).aggregate(
+        open=Count("pk", filter=Q(decided_at__isnull=True)),
+        decided=Count("pk", filter=Q(decided_at__isnull=False)),
+        oldest=Min("flagged_at", filter=Q(decided_at__isnull=True)),
+    )
+    escalations = escalation_queue(user, tab=tab, rule=rule, programme_id=programme_id)
+    page = Paginator(escalations, PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_many(
+        user=user,
+        action="view",
+        object_type="programmes.escalation",
+        rows=[(str(escalation.pk), escalation.referral.case.person_id) for escalation in page],
+    )
+    now = timezone.now()
+    for escalation in page:
+        escalation.days_open = _days_since(escalation.flagged_at, now)
+    filters = {"rule": rule, "programme": programme}
+    tabs = [
+        {
+            "key": key,
+            "label": label,
+            "count": totals[key],
+            "href": "?" + urlencode({"tab": key, **{k: v for k, v in filters.items() if v}}),
+            "current": key == tab,
+        }
+        for key, label in QUEUE_TABS.items()
+    ]
+    context = {
+        "page_obj": page,
+        "tab": tab,
+        "tabs": tabs,
+        "open_count": totals["open"],
+        "oldest_days": _days_since(totals["oldest"], now) if totals["oldest"] else None,
+        "rule": rule,
+        "rules": Escalation.Rule.choices,
+        "programme": programme,
+        "programmes": programmes,
+        "filtered": bool(rule or programme),
+    }
+    return render(request, "escalations/queue.html", context)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the sweep saw, in plain English."""
+
+    rule: str
+    label: str
+    text: str
+
+
+def _facts_date(facts: dict[str, Any], key: str) -> datetime | None:
+    """A timestamp the sweep stored in the facts JSON, as an aware datetime."""
+    value = facts.get(key)
+    return datetime.fromisoformat(value) if value else None
+
+
+def _day(moment: datetime | None) -> str:
+    """ "Friday 13 November 2026", in London."""
+    if moment is None:
+        return "an unrecorded date"
+    day = london_date(moment)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def rule_facts(escalation: Escalation) -> list[Fact]:
+    """Every rule that fired when the escalation was flagged, with the facts that made it fire."""
+    facts = escalation.facts
+    first_due = _facts_date(facts, "first_appointment_due")
+    completion_due = _facts_date(facts, "completion_due")
+    attended = facts.get("attended_by_first_deadline", 0)
+    absences = facts.get("unexcused_absences", 0)
+    allowed = facts.get("max_unexcused_absences", 0)
+    texts = {
+        Escalation.Rule.FIRST_APPOINTMENT_MISSED: (
+            f"The first appointment was due by the end of {_day(first_due)}. Appointments "
+            f"attended by then: {attended}."
+        ),
+        Escalation.Rule.COMPLETION_MISSED: (
+            f"The programme was due to be completed by the end of {_day(completion_due)}, "
+            "and it was not."
+        ),
+        Escalation.Rule.TOO_MANY_ABSENCES: (
+            f"{absences} unexcused absence{'s' if absences != 1 else ''} (did not attend"
+            f"{'' if escalation.referral.policy.late_counts_as_attended else ', or late'}); "
+            f"the scheme allows {allowed}."
+        ),
+    }
+    fired = set(facts.get("rules_fired") or [escalation.rule])
+    # The rule the escalation is named after first, then the others that fired with it.
+    order = [escalation.rule] + [rule for rule in ESCALATION_RULES if rule != escalation.rule]
+    return [
+        Fact(rule=rule, label=Escalation.Rule(rule).label, text=texts[Escalation.Rule(rule)])
+        for rule in order
+        if rule in fired
+    ]
+
+
+def _programmes_to_re_refer(escalation: Escalation) -> QuerySet[Programme]:
+    """Programmes serving the case's force, except the one the person is referred to now."""
+    referral = escalation.referral
+    return programmes_serving(referral.case.force_id).exclude(pk=referral.programme_id)
+
+
+def _apply_error(form: DecisionForm, error: DomainError) -> None:
+    """Show a service's refusal against the field it names, or at the top of the form."""
+    field = {"programme": "new_programme"}.get(error.field or "", error.field)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def _decided_message(escalation: Escalation) -> str:
+    """What the decision did, for the success banner."""
+    case = escalation.referral.case
+    match escalation.decision:
+        case Escalation.Decision.PROSECUTE:
+            return f"Decision recorded: case {case.reference} is closed as referred for prosecution"
+        case Escalation.Decision.EXTEND:
+            return (
+                f"Decision recorded: the deadline is extended to {_day(escalation.new_deadline)}"
+                " and the case is back with the programme"
+            )
+        case Escalation.Decision.RE_REFER:
+            return (
+                f"Decision recorded: case {case.reference} is re-referred to "
+                f"{escalation.new_programme.name}"
+            )
+    return f"Decision recorded: case {case.reference} is closed with no further action"
+
+
+@supervisor_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One escalation: the rule that fired, deadlines, attendance, history, and the decision."""
+    escalation = escalation_get(user=request.user, pk=pk)
+    form = DecisionForm(
+        request.POST if request.method == "POST" else None,
+        programmes=_programmes_to_re_refer(escalation),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            decided = escalation_decide(escalation=escalation, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _apply_error(form, error)
+            # Decided meanwhile (another tab, another supervisor): show that decision.
+            escalation = escalation_get(user=request.user, pk=pk)
+        else:
+            messages.success(request, _decided_message(decided))
+            return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+    referral = escalation.referral
+    case = referral.case
+    audit_record(
+        user=request.user,
+        action="view",
+        obj=escalation,
+        person_id=case.person_id,
+    )
+    decisions = [
+        {
+            "value": value,
+            "label": label,
+            "hint": DECISION_HINTS[Escalation.Decision(value)],
+            "radio": radio,
+        }
+        for (value, label), radio in zip(Escalation.Decision.choices, form["decision"], strict=True)
+    ]
+    context = {
+        "escalation": escalation,
+        "referral": referral,
+        "case": case,
+        "person": case.person,
+        "policy": referral.policy,
+        "facts": rule_facts(escalation),
+        "flagged_first_due": _facts_date(escalation.facts, "first_appointment_due"),
+        "flagged_completion_due": _facts_date(escalation.facts, "completion_due"),
+        "appointments": appointments_for(referral),
+        "timeline": case_timeline(case),
+        "form": form,
+        "decisions": decisions,
+        "extensions_left": max(referral.policy.max_extensions - referral.extensions, 0),
+    }
+    return render(request, "escalations/detail.html", context)
+
+
+@supervisor_required
+def summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable case summary for the prosecution file, once the decision is to prosecute."""
+    escalation = escalation_get(user=request.user, pk=pk)
+    if escalation.decision != Escalation.Decision.PROSECUTE:
+        raise Http404("No case summary: the decision was not to prosecute")
+    referral = escalation.referral
+    case = referral.case
+    audit_record(
+        user=request.user,
+        action="export",
+        obj=escalation,
+        person_id=case.person_id,
+        reason="Case summary for the prosecution file",
+    )
+    earlier = (
+        escalations_visible_to(request.user)
+        .filter(referral__case=case, decided_at__isnull=False)
+        .exclude(pk=escalation.pk)
+        .select_related("referral", "decided_by", "new_programme")
+        .order_by("flagged_at", "id")
+    )
+    context = {
+        "escalation": escalation,
+        "referral": referral,
+        "case": case,
+        "person": case.person,
+        "eligibility": case.eligibility_decisions.select_related("policy", "decided_by").first(),
+        "offer": case.offers.select_related("offered_by").first(),
+        "referrals": referrals_for_case(case),
+        "facts": rule_facts(escalation),
+        "earlier": list(earlier),
+        "circumstances": [Exclusion(c).label for c in case.circumstances],
+        "generated_at": timezone.now(),
+    }
+    return render(request, "escalations/summary.html", context)

@@ -7,10 +7,15 @@ rules and the scoping live in cases/services.py and cases/selectors.py.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -264,9 +269,17 @@ class PeopleView(GenericAPIView):
         summary="Get a case",
         description=(
             "One of your force's cases with its person, drugs, status, latest eligibility "
-            "decision and referrals with their deadlines. Another force's case is not found."
+            "decision and referrals with their deadlines. Another force's case is not found. "
+            "A closed case needs `?reason=`: why you are opening it, kept in the audit trail."
         ),
-        responses={200: CaseDetailSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+        parameters=[
+            OpenApiParameter(
+                "reason",
+                str,
+                description="Why you are opening a closed case (required for closed cases).",
+            )
+        ],
+        responses={200: CaseDetailSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
 )
 class CaseViewSet(GenericViewSet):
@@ -309,12 +322,18 @@ class CaseViewSet(GenericViewSet):
 
     def retrieve(self, request: Request, reference: str) -> Response:
         case = case_get(user=request.user, reference=reference)
+        reason = request.query_params.get("reason", "").strip()[:500]
+        if case.is_closed and not reason:
+            raise ValidationError(
+                {"reason": ["This case is closed: give ?reason= for opening it (it is audited)."]}
+            )
         audit_record(
             user=request.user,
             action="view",
             obj=case,
             object_id=case.reference,
             person_id=case.person_id,
+            reason=reason,
         )
         context = {
             "latest_eligibility": _latest_decision(case),

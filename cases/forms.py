@@ -290,3 +290,16 @@ class CloseForm(forms.Form):
     reason = forms.CharField(
         label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class ClosedCaseReasonForm(forms.Form):
+    """Why someone opens a closed case: recorded in the audit trail."""
+
+    reason = forms.CharField(
+        label="Why do you need to open this closed case?",
+        help_text="For example, a request from the Crown Prosecution Service, or a complaint. "
+        "This is recorded with your name.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason for opening this closed case"},
+    )

@@ -4,6 +4,7 @@ service, and renders; DomainError becomes an error on the form or the page."""
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 
 from django.contrib import messages
@@ -179,14 +180,28 @@ def case_create(request: HttpRequest, token: str) -> HttpResponse:
 
 @force_staff_required
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The case page: the person, the offence, eligibility, the offer, the referral, history."""
+    """The case page: the person, the offence, eligibility, the offer, the referral, history.
+
+    A closed case is opened only with a reason, asked once and kept for half an hour; the
+    reason goes into the audit row of every view it covers.
+    """
     case = selectors.case_get(user=request.user, reference=reference)
+    reason = ""
+    if case.is_closed:
+        reason = _closed_case_reason(request, case)
+        if not reason:
+            form = forms.ClosedCaseReasonForm(request.POST or None)
+            if request.method == "POST" and form.is_valid():
+                _grant_closed_case(request, case, form.cleaned_data["reason"])
+                return redirect("cases:detail", reference=case.reference)
+            return render(request, "cases/closed_case_reason.html", {"case": case, "form": form})
     audit_record(
         user=request.user,
         action="view",
         obj=case,
         object_id=case.reference,
         person_id=case.person_id,
+        reason=reason,
     )
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
     referrals = list(referrals_for_case(case))
@@ -204,6 +219,23 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_close": case.status == CaseStatus.INELIGIBLE,
     }
     return render(request, "cases/case_detail.html", context)
+
+
+CLOSED_CASE_GRANT_SECONDS = 30 * 60
+
+
+def _grant_closed_case(request: HttpRequest, case, reason: str) -> None:
+    grants = request.session.get("closed_case_reasons", {})
+    grants[case.reference] = {"reason": reason, "at": time.time()}
+    request.session["closed_case_reasons"] = grants
+
+
+def _closed_case_reason(request: HttpRequest, case) -> str:
+    """The reason given for opening this closed case in the last half hour, if any."""
+    grant = request.session.get("closed_case_reasons", {}).get(case.reference)
+    if grant and time.time() - grant["at"] < CLOSED_CASE_GRANT_SECONDS:
+        return grant["reason"]
+    return ""
 
 
 @require_POST

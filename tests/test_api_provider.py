@@ -242,7 +242,11 @@ def test_full_provider_journey_over_the_api_with_a_token(
     referred_case.refresh_from_db()
     assert (referred_case.status, referred_case.outcome) == ("closed", "diverted")
     assert referred_case.home_office_outcome == 22
-    case = client_for(officer).get(f"/api/v1/cases/{referred_case.reference}/").json()
+    case = (
+        client_for(officer)
+        .get(f"/api/v1/cases/{referred_case.reference}/?reason=Checking+the+outcome")
+        .json()
+    )
     assert (case["status"], case["outcome"], case["home_office_outcome"]) == (
         "closed",
         "diverted",

@@ -254,7 +254,12 @@ def test_force_sees_a_completed_referral_closed_as_diverted(client, officer, pol
     provider_services.referral_complete(referral=referral, by=staff, completed_on=date.today())
 
     client.force_login(officer)
-    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    url = f"/cases/{referral.case.reference}/"
+    asked = client.get(url).content.decode()
+    assert "Why do you need to open this closed case?" in asked
+    assert "Dylan" not in asked  # nothing about the person until a reason is given
+    client.post(url, {"reason": "CPS file request"})
+    page = client.get(url).content.decode()
     assert 'data-outcome="diverted"' in page
     assert "Home Office crime outcome 22" in page
     assert ": attended" in page
@@ -273,3 +278,21 @@ def test_force_sees_why_a_provider_declined_and_can_refer_again(client, officer,
     page = client.get(f"/cases/{referral.case.reference}/").content.decode()
     assert "No places until May" in page
     assert "Refer to a programme" in page
+
+
+def test_opening_a_closed_case_records_the_reason_in_the_audit_trail(client, officer):
+    case = factories.CaseFactory(created_by=officer)
+    Case.objects.filter(pk=case.pk).update(
+        status="closed", outcome="standard_process", closed_at="2026-01-01T12:00:00Z"
+    )
+    client.force_login(officer)
+    url = f"/cases/{case.reference}/"
+
+    refused = client.post(url, {"reason": ""})
+    assert "Give the reason for opening this closed case" in refused.content.decode()
+    assert not AuditEvent.objects.filter(action="view", object_id=case.reference).exists()
+
+    client.post(url, {"reason": "Complaint from the person"})
+    assert case.person.family_name in client.get(url).content.decode()
+    event = AuditEvent.objects.get(action="view", object_id=case.reference)
+    assert event.reason == "Complaint from the person" and event.user == officer

@@ -87,3 +87,7 @@ def test_demo_provider_completes_a_referral_and_the_officer_sees_it_diverted(pag
     heading = page.get_by_role("heading", name=f"Case {referral.case.reference}")
     expect(heading).to_contain_text("Closed")
     expect(heading).to_contain_text("Diverted")
+    # A closed case opens only with a reason, which goes into the audit trail.
+    page.get_by_label("Why do you need to open this closed case?").fill("Checking the outcome")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page.get_by_text("diverted (Home Office crime outcome")).to_be_visible()

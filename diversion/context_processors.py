@@ -54,5 +54,5 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
         )
     if user.role == Role.ADMINISTRATOR and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})
-    items.append({"text": "API", "href": reverse("api-docs")})
+    items.append({"text": "API tokens", "href": reverse("accounts:tokens")})
     return {"nav_items": items}

@@ -303,3 +303,7 @@ class ClosedCaseReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give the reason for opening this closed case"},
     )
+
+
+class OverrideForm(forms.Form):
+    reason = forms.CharField(max_length=1000, required=False)

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from audit.services import audit_record
 from cases import rules
 from cases.errors import DomainError, IllegalTransition
@@ -476,3 +476,54 @@ def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
             reason=reason or "Not eligible: standard process",
             outcome=CaseOutcome.STANDARD_PROCESS,
         )
+
+
+def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDecision:
+    """A supervisor reverses the latest eligibility decision, with a recorded reason.
+
+    Only before the offer is made: an eligible person becomes not eligible, or the other way
+    round, and the case follows. The rules' own result stays on the decision beside it.
+    """
+    reason = reason.strip()
+    if by.role != Role.SUPERVISOR or by.force_id != case.force_id:
+        raise DomainError(
+            "Only a supervisor of the case's force can override eligibility.", code="forbidden"
+        )
+    if not reason:
+        raise DomainError(
+            "Give the reason for overriding the decision: it is kept on the record.", field="reason"
+        )
+    with transaction.atomic():
+        case = case_lock(case)
+        decision = case.eligibility_decisions.select_for_update().first()
+        if decision is None or case.status not in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE):
+            raise IllegalTransition(
+                f"Case {case.reference} is {case.get_status_display().lower()}: eligibility "
+                "can only be overridden after a check and before the offer."
+            )
+        if decision.overridden_at is not None:
+            raise IllegalTransition(
+                "This decision was already overridden: run the check again for a new decision."
+            )
+        decision.overridden_by = by
+        decision.override_reason = reason
+        decision.overridden_at = timezone.now()
+        decision.save(update_fields=["overridden_by", "override_reason", "overridden_at"])
+        audit_record(
+            user=by,
+            action="change",
+            obj=decision,
+            person_id=case.person_id,
+            changes={
+                "before": {"eligible": decision.eligible},
+                "after": {"eligible": decision.outcome},
+            },
+            reason=reason,
+        )
+        case_transition(
+            case=case,
+            to=CaseStatus.ELIGIBLE if decision.outcome else CaseStatus.INELIGIBLE,
+            by=by,
+            reason=f"Eligibility overridden by a supervisor: {reason}",
+        )
+    return decision

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<str:reference>/offer/", views.offer, name="offer"),
     path("<str:reference>/refer/", views.refer, name="refer"),
     path("<str:reference>/close/", views.close_ineligible, name="close"),
+    path("<str:reference>/override/", views.override_eligibility, name="override"),
 ]

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.models import Role
 from audit.services import audit_many, audit_record
 from cases import forms, selectors, services
 from cases.errors import DomainError
@@ -217,6 +218,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_offer": case.status in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED),
         "can_refer": case.status == CaseStatus.ACCEPTED,
         "can_close": case.status == CaseStatus.INELIGIBLE,
+        "can_override": decision is not None
+        and decision.overridden_at is None
+        and request.user.role == Role.SUPERVISOR
+        and case.status in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -294,6 +299,22 @@ def refer(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, f"Referred to {referral.programme.name}")
             return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")
     return render(request, "cases/referral_form.html", {"case": case, "form": form})
+
+
+@require_POST
+@force_staff_required
+def override_eligibility(request: HttpRequest, reference: str) -> HttpResponse:
+    """A supervisor reverses the latest eligibility decision, giving the reason."""
+    case = selectors.case_get(user=request.user, reference=reference)
+    form = forms.OverrideForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.eligibility_override(case=case, by=request.user, reason=reason)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Eligibility decision overridden")
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
 
 
 @require_POST

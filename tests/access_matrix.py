@@ -204,6 +204,10 @@ DECLARATIONS: dict[str, Expect] = {
     "cases:close": Expect(
         "page", FORCE_STAFF, args=REFERENCE, calls=(Call("post", body={"reason": "Test"}),)
     ),
+    # A supervisor's override; an officer's post is refused by the service (the page says so).
+    "cases:override": Expect(
+        "page", FORCE_STAFF, args=REFERENCE, calls=(Call("post", body={"reason": "Test"}),)
+    ),
     # The supervisor's escalation pages.
     "escalations:queue": Expect(
         "page",

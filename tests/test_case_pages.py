@@ -296,3 +296,34 @@ def test_opening_a_closed_case_records_the_reason_in_the_audit_trail(client, off
     assert case.person.family_name in client.get(url).content.decode()
     event = AuditEvent.objects.get(action="view", object_id=case.reference)
     assert event.reason == "Complaint from the person" and event.user == officer
+
+
+def test_a_supervisor_overrides_eligibility_with_a_reason_and_an_officer_cannot(
+    client, officer, policy
+):
+    from accounts.models import Role
+    from cases import services
+
+    supervisor = factories.UserFactory(role=Role.SUPERVISOR, force=factories.force("TVP"))
+    case = factories.CaseFactory(created_by=officer, previous_drug_conviction_or_caution=True)
+    services.eligibility_check(case=case, by=officer)
+    url = f"/cases/{case.reference}/override/"
+
+    client.force_login(officer)
+    assert "Override this decision" not in client.get(f"/cases/{case.reference}/").content.decode()
+    client.post(url, {"reason": "I think so"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.INELIGIBLE
+
+    client.force_login(supervisor)
+    client.post(url, {"reason": ""})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.INELIGIBLE
+    client.post(url, {"reason": "The caution was for a different person (PNC error)"})
+    case.refresh_from_db()
+    assert case.status == CaseStatus.ELIGIBLE
+    page = client.get(f"/cases/{case.reference}/").content.decode()
+    assert "the rules found the person not eligible" in page
+    assert "PNC error" in page
+    event = AuditEvent.objects.get(object_type="cases.eligibilitydecision", action="change")
+    assert event.user == supervisor and "PNC error" in event.reason

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -56,15 +57,21 @@ def _base32(key: bytes) -> str:
     return base64.b32encode(key).decode().rstrip("=")
 
 
+@never_cache
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    """The user's API tokens: create one (shown once), see when each was used, revoke."""
+    """The user's API tokens: create one (shown once), see when each was used, revoke.
+
+    A new key is kept in the session only until the page after the redirect shows it, so a
+    reload neither creates a second token nor shows the key again.
+    """
     form = TokenForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
-        token, new_key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
+        token, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
         audit_record(user=request.user, action="create", obj=token)
-        form = TokenForm()
+        request.session["new_api_token"] = key
+        return redirect("accounts:tokens")
+    new_key = request.session.pop("new_api_token", None)
     return render(
         request,
         "accounts/tokens.html",

@@ -74,8 +74,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = selectors.case_list(user=request.user, query=query, status=status)
     page = Paginator(cases, 25).get_page(request.GET.get("page"))
     if query:
+        # Not the words typed (often a name): the audit log outlives personal data. The cases
+        # shown are each recorded below.
         audit_record(
-            user=request.user, action="search", object_type="cases.case", changes={"query": query}
+            user=request.user,
+            action="search",
+            object_type="cases.case",
+            changes={"results": page.paginator.count},
         )
     audit_many(
         user=request.user,

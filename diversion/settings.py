@@ -132,10 +132,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out user before the password
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lockout: five failed sign-ins for a username, or from one address, lock it for 30 minutes.
+# Lockout: five failed sign-ins for a username lock that username for 30 minutes, wherever
+# they come from. Not by address alone: a police station or provider office shares one address,
+# and one person's typos must not lock out everyone there (hence axes.W006 is silenced).
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # axes would log usernames and addresses
@@ -257,7 +260,8 @@ _EMAIL_BACKENDS = {
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
 }
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "console")
+# Console in development; SMTP otherwise, so a deployment never prints messages to its logs.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "console" if DEBUG else "smtp")
 EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
@@ -272,7 +276,11 @@ NOTIFICATION_FILE_DIR = Path(
     os.environ.get("NOTIFICATION_FILE_DIR", BASE_DIR / "var" / "notifications")
 )
 EMAIL_FILE_PATH = NOTIFICATION_FILE_DIR / "email"
-NOTIFICATION_SMS_BACKEND = os.environ.get("NOTIFICATION_SMS_BACKEND", "console")
+# No SMS gateway is built in: a deployment names its gateway's class here. Until it does,
+# SMS reminders stay in the outbox, failing loudly ("disabled"), rather than going to a log.
+NOTIFICATION_SMS_BACKEND = os.environ.get(
+    "NOTIFICATION_SMS_BACKEND", "console" if DEBUG else "disabled"
+)
 
 # Application logs never carry personal data: only identifiers and outcomes go to stdout.
 LOGGING = {

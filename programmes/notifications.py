@@ -320,7 +320,19 @@ class FileSmsBackend:
         (self.directory / name).write_text(f"To: {to}\n\n{body}\n", encoding="utf-8")
 
 
-SMS_BACKENDS = {"console": ConsoleSmsBackend, "file": FileSmsBackend}
+class DisabledSmsBackend:
+    """No SMS gateway configured: every text message fails, so it is visible in the outbox."""
+
+    def send(self, *, to: str, body: str) -> None:
+        """Refuse, saying what to configure."""
+        raise RuntimeError("no SMS gateway: set NOTIFICATION_SMS_BACKEND to its class")
+
+
+SMS_BACKENDS = {
+    "console": ConsoleSmsBackend,
+    "file": FileSmsBackend,
+    "disabled": DisabledSmsBackend,
+}
 
 
 def sms_backend() -> SmsBackend:

@@ -1,9 +1,11 @@
 """The deadline sweep: flag every open referral past a deadline or its absence limit.
 
 `sweep_deadlines` is one SQL statement, so it runs in a constant number of queries however
-many referrals there are, and is safe to run twice or on two workers at once: the partial
-unique index `one_open_escalation_per_referral` lets exactly one transaction insert a
-referral's open escalation (INSERT ... ON CONFLICT DO NOTHING), and every other change (the
+many referrals there are, and is safe to run twice or on two workers at once: it locks the
+referrals it flags (FOR UPDATE SKIP LOCKED, re-checking their status, so a referral completed
+at the same moment is left alone), the partial unique index `one_open_escalation_per_referral`
+lets exactly one transaction insert a referral's open escalation (INSERT ... ON CONFLICT DO
+NOTHING), and every other change (the
 referral flagged, the case awaiting a supervisor, their history and the audit rows) is driven
 from the rows that INSERT returned. A worker killed half-way rolls the whole statement back;
 the next run does it all. The rules are the same as `programmes.rules.breached_rules`.
@@ -80,6 +82,15 @@ breaches AS (
     FROM checked
     WHERE too_many_absences OR completion_missed OR first_appointment_missed
 ),
+locked AS (
+    -- Lock each breaching referral before flagging it. One being changed right now (say,
+    -- completed by its provider) is skipped, and one changed since this statement's snapshot
+    -- is re-checked against its new status: a completed referral is never flagged.
+    SELECT r.id
+    FROM programmes_referral r
+    WHERE r.id IN (SELECT referral_id FROM breaches) AND r.status IN %(open)s
+    FOR UPDATE OF r SKIP LOCKED
+),
 inserted AS (
     INSERT INTO programmes_escalation (referral_id, rule, facts, flagged_at, decision, rationale)
     SELECT b.referral_id, b.rule,
@@ -98,7 +109,7 @@ inserted AS (
                'referral_status', b.referral_status
            ),
            %(now)s, '', ''
-    FROM breaches b
+    FROM breaches b JOIN locked l ON l.id = b.referral_id
     ON CONFLICT (referral_id) WHERE decided_at IS NULL DO NOTHING
     RETURNING id, referral_id, rule
 ),

@@ -136,11 +136,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
             user=request.user,
             action="search",
             object_type="programmes.referral",
-            changes={"query": query},
+            changes={"results": page.paginator.count},  # not the words typed: often a name
         )
+    # Showing a person's details to a provider is a disclosure, as in the API.
     audit_many(
         user=request.user,
-        action="view",
+        action="disclose",
         object_type="programmes.referral",
         rows=[(referral.reference, referral.case.person_id) for referral in page],
     )

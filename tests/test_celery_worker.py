@@ -52,6 +52,10 @@ def worker(tmp_path: Path) -> Iterator[Path]:
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "diversion.settings",
         "PYTHONUNBUFFERED": "1",
+        # Messages go to files under the test's directory, not to a real gateway or the log.
+        "NOTIFICATION_SMS_BACKEND": "file",
+        "EMAIL_BACKEND": "file",
+        "NOTIFICATION_FILE_DIR": str(tmp_path / "notifications"),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "diversion", "worker", "--pool=solo",
@@ -176,8 +180,7 @@ def test_worker_sends_what_waits_in_the_outbox(worker: Path) -> None:
     )
     assert notifications_queue_reminders(now=timezone.now() + timedelta(hours=10)) == 1
 
-    # The worker is another process with the development settings: its SMS backend is the
-    # console, so the message goes to its log; what is checked is that the row was sent.
+    # The worker is another process: its SMS backend writes files under the test's directory.
     current_app.send_task("programmes.send_pending_notifications", queue=QUEUE)
     wait_for(
         lambda: not Notification.objects.filter(referral=referral, status="pending").exists(),
@@ -185,3 +188,5 @@ def test_worker_sends_what_waits_in_the_outbox(worker: Path) -> None:
     )
 
     assert Notification.objects.get(referral=referral).status == "sent"
+    (sms,) = (worker.parent / "notifications" / "sms").iterdir()
+    assert "07700 900456" in sms.read_text()

@@ -420,12 +420,12 @@ def test_inbox_search_finds_by_name_or_reference(
     assert "Zebedee" in by_reference and "Gwenllian" not in by_reference
 
 
-def test_inbox_audits_one_view_per_shown_referral(
+def test_inbox_audits_one_disclosure_per_shown_referral(
     client_a: Client, referral_a: Referral, staff_a: User
 ) -> None:
     client_a.get("/provider/")
 
-    (event,) = AuditEvent.objects.filter(user=staff_a, action="view")
+    (event,) = AuditEvent.objects.filter(user=staff_a, action="disclose")
     assert (event.object_type, event.object_id) == ("programmes.referral", referral_a.reference)
     assert event.person_id == referral_a.case.person_id
 

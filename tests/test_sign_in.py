@@ -33,12 +33,17 @@ def sign_in(client, username: str, password: str = PASSWORD):
     return client.post("/accounts/login/", {"username": username, "password": password})
 
 
-def test_five_wrong_passwords_lock_the_account_even_with_the_right_one_after(client, officer):
+def test_five_wrong_passwords_lock_the_account_even_with_the_right_one_after(
+    client, officer, other_force_officer
+):
     for _ in range(5):
         sign_in(client, officer.username, "wrong password entirely")
     response = sign_in(client, officer.username)
     assert "Your account is locked" in response.content.decode()
     assert client.get("/cases/").status_code == 302  # still signed out
+    # Someone else at the same address (one police station) can still sign in.
+    assert sign_in(client, other_force_officer.username).status_code == 302
+    assert client.get("/cases/").status_code == 200
 
 
 def test_an_officer_signs_in_with_a_password_alone(client, officer):
@@ -101,8 +106,10 @@ def test_weak_passwords_are_refused(officer, weak):
 
 def test_a_token_is_shown_once_works_and_stops_working_when_revoked(client, officer):
     client.force_login(officer)
-    page = client.post("/accounts/tokens/", {"name": "Provider system"}).content.decode()
-    token = ApiToken.objects.get(user=officer)
+    created = client.post("/accounts/tokens/", {"name": "Provider system"})
+    assert created.status_code == 302  # a reload of the next page creates nothing more
+    page = client.get("/accounts/tokens/").content.decode()
+    token = ApiToken.objects.get(user=officer)  # one token, however often the page is loaded
     key = page.split("data-new-token>")[1].split("<")[0]
     assert token.prefix == key[:8] and key not in str(token.key_hash)
     assert key not in client.get("/accounts/tokens/").content.decode()

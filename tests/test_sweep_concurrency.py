@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
 from cases.models import CaseStatusChange
 from programmes.models import Escalation, Referral, ReferralStatusChange
-from programmes.rules import end_of_day
+from programmes.rules import end_of_day, london_date
 from programmes.sweep import Flagged, sweep_deadlines
 from tests import factories
 
@@ -120,18 +121,57 @@ def test_two_sweeps_at_once_flag_every_overdue_referral_exactly_once() -> None:
     b = SweepThread(lambda: sweep_deadlines(now=NOW))
     a.start()
     assert a_swept.wait(WAIT), "sweep A did not run"
+    # B runs while A still holds its row locks: it skips what A is flagging, without waiting.
     b.start()
-    b.started_work.wait(WAIT)
-    # B's INSERT meets A's uncommitted escalations on the unique index and waits for A.
-    wait_until(lambda: b.backend_pid is not None and waiting_on_a_lock(b.backend_pid), "B to block")
+    b.join(WAIT)
+    assert not b.is_alive(), "sweep B waited for A instead of skipping its referrals"
     a_may_commit.set()
     a.join(WAIT)
-    b.join(WAIT)
 
     assert a.error is None and b.error is None, (a.error, b.error)
     assert sorted(f.referral_reference for f in a.result) == sorted(r.reference for r in referrals)
     assert b.result == []
     assert_flagged_exactly_once(referrals)
+    assert sweep_deadlines(now=NOW) == []
+
+
+def test_a_referral_completed_while_the_sweep_runs_is_never_flagged() -> None:
+    from programmes.models import Appointment
+    from programmes.services import attendance_record, referral_complete
+
+    (referral,) = overdue_referrals(1)
+    staff = factories.UserFactory(
+        role="provider_staff", force=None, provider=referral.programme.provider
+    )
+    appointment = Appointment.objects.create(
+        referral=referral, starts_at=FIRST_DUE + timedelta(hours=1), booked_by=staff
+    )
+    attendance_record(appointment=appointment, by=staff, outcome="attended")
+    Referral.objects.filter(pk=referral.pk).update(status="in_progress")
+    # The completion deadline has passed too: the sweep would flag it, were it not completed.
+    late = referral.completion_due + timedelta(days=1)
+    completing = threading.Event()
+    may_commit = threading.Event()
+
+    def complete() -> None:
+        with transaction.atomic():
+            referral_complete(referral=referral, by=staff, completed_on=london_date(timezone.now()))
+            completing.set()
+            assert may_commit.wait(WAIT), "the test never let the completion commit"
+
+    provider = SweepThread(complete)
+    provider.start()
+    assert completing.wait(WAIT), f"the completion did not run: {provider.error!r}"
+    flagged = sweep_deadlines(now=late)  # meanwhile, the sweep: it must leave this one alone
+    may_commit.set()
+    provider.join(WAIT)
+
+    assert provider.error is None, provider.error
+    assert flagged == []
+    referral.refresh_from_db()
+    assert referral.status == "completed"
+    assert not Escalation.objects.filter(referral=referral).exists()
+    assert sweep_deadlines(now=late) == []
 
 
 def test_sweep_killed_before_commit_leaves_nothing_and_the_next_run_flags_all() -> None:

@@ -1,8 +1,9 @@
 """Settings for the diversion case-management service.
 
 Everything that differs between machines comes from the environment, read here and nowhere
-else. With nothing set, `scripts/stack.py` starts an embedded PostgreSQL and Redis and sets
-DATABASE_URL and REDIS_URL before Django starts; there is no SQLite fallback.
+else. With nothing set, `scripts/stack.py` (which `make` and `manage.py` use) starts an embedded
+PostgreSQL and Redis and sets DATABASE_URL and REDIS_URL before Django starts: PostgreSQL is
+the only database engine.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from accounts.models import Role
@@ -22,3 +22,10 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.role == Role.ADMINISTRATOR and request.user.is_staff:
         return redirect("admin:index")
     return render(request, "home.html")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON for the API (whatever the URL), the GOV.UK page for everything else."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)

@@ -405,3 +405,10 @@ def test_a_nul_character_in_a_search_is_refused_not_a_server_error(
     """PostgreSQL cannot hold NUL in text: the input must be refused before it gets there."""
     response = client_for(world, role).get(url)
     assert response.status_code in (200, 400, 404), (url, response.status_code)
+
+
+@pytest.mark.django_db
+def test_an_api_address_that_matches_nothing_answers_json(client) -> None:
+    response = client.get("/api/v1/appointments/abc/attendance/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

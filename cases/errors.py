@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.forms import Form
+
 
 class DomainError(Exception):
     """A request the rules refuse. `field` names the input at fault, when there is one."""
@@ -11,6 +17,12 @@ class DomainError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+    def show_on(self, form: Form, aliases: Mapping[str, str] | None = None) -> None:
+        """Put the message on the form: against the field it names (under the form's name for
+        it, through `aliases`), or at the top when the form has no such field."""
+        field = (aliases or {}).get(self.field or "", self.field)
+        form.add_error(field if field in form.fields else None, self.message)
 
 
 class IllegalTransition(DomainError):

@@ -5,10 +5,8 @@ service, and renders; DomainError becomes an error on the form or the page."""
 from __future__ import annotations
 
 import time
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import force_staff_required
 from accounts.models import Role
 from audit.services import audit_many, audit_record
 from cases import forms, selectors, services
@@ -27,19 +26,6 @@ from programmes.services import referral_create
 
 PERSON_TOKEN_SALT = "cases.person-choice"  # noqa: S105 (a namespace, not a secret)
 PERSON_TOKEN_MAX_AGE = 4 * 60 * 60
-
-
-def force_staff_required(view):
-    """Only custody officers and supervisors of a force reach the case pages; others get 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_force_staff:
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _person_token(person: Person) -> str:
@@ -56,12 +42,6 @@ def _person_from_token(token: str, user) -> Person:
     if person is None:
         raise Http404("No such person")
     return person
-
-
-def _apply_error(form, error: DomainError) -> None:
-    """Show a service's refusal against the field it names, or at the top of the form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 @force_staff_required
@@ -137,7 +117,7 @@ def add_person(request: HttpRequest) -> HttpResponse:
             try:
                 person = services.person_create(by=request.user, **form.cleaned_data)
             except DomainError as error:
-                _apply_error(form, error)
+                error.show_on(form)
             else:
                 request.session.pop("person_search", None)  # no personal data left behind
                 return redirect("cases:create", token=_person_token(person))
@@ -169,7 +149,7 @@ def case_create(request: HttpRequest, token: str) -> HttpResponse:
                         [error.message], renderer=formset.renderer
                     )
                 else:
-                    _apply_error(form, error)
+                    error.show_on(form)
             else:
                 messages.success(request, f"Case {case.reference} logged")
                 return redirect("cases:detail", reference=case.reference)
@@ -277,7 +257,7 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             services.offer_record(case=case, by=request.user, **form.cleaned_data)
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             messages.success(request, "Offer recorded")
             return redirect("cases:detail", reference=case.reference)
@@ -299,7 +279,7 @@ def refer(request: HttpRequest, reference: str) -> HttpResponse:
                 case=case, programme=form.cleaned_data["programme"], by=request.user
             )
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             messages.success(request, f"Referred to {referral.programme.name}")
             return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")

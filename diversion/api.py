@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.models import FORCE_ROLES, Role
 from cases.errors import DomainError, IllegalTransition
 
 
@@ -22,8 +21,7 @@ class IsForceStaff(BasePermission):
     message = "Only a force's custody officers and supervisors can use this."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.role in FORCE_ROLES and user.force_id)
+        return bool(request.user.is_authenticated and request.user.is_force_staff)
 
 
 class IsForceOrProviderStaff(BasePermission):
@@ -33,11 +31,7 @@ class IsForceOrProviderStaff(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
-        if not user.is_authenticated:
-            return False
-        if user.role == Role.PROVIDER_STAFF:
-            return bool(user.provider_id)
-        return bool(user.role in FORCE_ROLES and user.force_id)
+        return bool(user.is_authenticated and (user.is_force_staff or user.is_provider_staff))
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -31,7 +31,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_many, audit_record
 from diversion.api import (
     BAD_REQUEST,
@@ -160,13 +160,12 @@ class IsProviderStaff(BasePermission):
     message = "Only programme provider staff can do this."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user.is_authenticated and user.role == Role.PROVIDER_STAFF and user.provider_id)
+        return bool(request.user.is_authenticated and request.user.is_provider_staff)
 
 
 def _is_provider(user: Any) -> bool:
     """Whether the user is programme provider staff (who get the minimal serializers)."""
-    return getattr(user, "role", None) == Role.PROVIDER_STAFF
+    return getattr(user, "is_provider_staff", False)
 
 
 def _appointments_with_attendance() -> Prefetch:

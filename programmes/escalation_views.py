@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.decorators import supervisor_required
 from audit.services import audit_many, audit_record
 from cases.errors import DomainError
 from cases.models import Exclusion
@@ -41,19 +39,6 @@ from programmes.selectors import appointments_for, programmes_serving, referrals
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
 PAGE_SIZE = 25
-
-
-def supervisor_required(view):
-    """Only supervisors of a force reach the escalation pages; everyone else gets 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role != Role.SUPERVISOR or not request.user.force_id:
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _days_since(moment: datetime, now: datetime) -> int:
@@ -180,12 +165,6 @@ def _programmes_to_re_refer(escalation: Escalation) -> QuerySet[Programme]:
     return programmes_serving(referral.case.force_id).exclude(pk=referral.programme_id)
 
 
-def _apply_error(form: DecisionForm, error: DomainError) -> None:
-    """Show a service's refusal against the field it names, or at the top of the form."""
-    field = {"programme": "new_programme"}.get(error.field or "", error.field)
-    form.add_error(field if field in form.fields else None, error.message)
-
-
 def _decided_message(escalation: Escalation) -> str:
     """What the decision did, for the success banner."""
     case = escalation.referral.case
@@ -217,7 +196,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             decided = escalation_decide(escalation=escalation, by=request.user, **form.cleaned_data)
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form, {"programme": "new_programme"})
             # Decided meanwhile (another tab, another supervisor): show that decision.
             escalation = escalation_get(user=request.user, pk=pk)
         else:

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import provider_staff_required
 from audit.services import audit_many, audit_record
 from cases.errors import DomainError
 from programmes import forms, selectors, services
@@ -39,25 +37,6 @@ INBOX_TAB_LABELS = {
 }
 DUE_SOON = timedelta(days=3)
 ACTIVE = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)
-
-
-def provider_staff_required(view):
-    """Only staff of a provider organisation reach the provider pages; others get 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_provider_staff:
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _apply_error(form: Form, error: DomainError, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's refusal against the field it names, or at the top of the form."""
-    field = (aliases or {}).get(error.field or "", error.field)
-    form.add_error(field if field in form.fields else None, error.message)
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:
@@ -223,7 +202,7 @@ def referral_decline(request: HttpRequest, reference: str) -> HttpResponse:
                 referral=referral, by=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             messages.success(request, "Referral declined: the force has been told why")
             return redirect(_detail_url(referral))
@@ -263,7 +242,7 @@ def appointment_book(request: HttpRequest, reference: str) -> HttpResponse:
                     location=data["location"],
                 )
         except DomainError as error:
-            _apply_error(bound, error, {"starts_at": "date"})
+            error.show_on(bound, {"starts_at": "date"})
         else:
             messages.success(request, f"Appointment booked for {_when(appointment.starts_at)}")
             return redirect(_detail_url(referral, "#appointments"))
@@ -301,7 +280,7 @@ def appointment_reschedule(request: HttpRequest, reference: str, pk: int) -> Htt
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as error:
-            _apply_error(form, error, {"starts_at": "date"})
+            error.show_on(form, {"starts_at": "date"})
         else:
             messages.success(
                 request, f"Appointment moved to {_when(form.cleaned_data['starts_at'])}"
@@ -326,7 +305,7 @@ def appointment_cancel(request: HttpRequest, reference: str, pk: int) -> HttpRes
                 appointment=appointment, by=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             messages.success(request, "Appointment cancelled")
             return redirect(_detail_url(referral, "#appointments"))
@@ -359,7 +338,7 @@ def attendance_record(request: HttpRequest, reference: str, pk: int) -> HttpResp
                 correction_reason=data.get("correction_reason", ""),
             )
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             label = result.attendance.get_outcome_display().lower()
             if not result.created:
@@ -389,7 +368,7 @@ def referral_complete(request: HttpRequest, reference: str) -> HttpResponse:
                 referral=referral, by=request.user, completed_on=form.cleaned_data["completed_on"]
             )
         except DomainError as error:
-            _apply_error(form, error)
+            error.show_on(form)
         else:
             messages.success(request, "Completion recorded: the force’s case is closed as diverted")
             return redirect(_detail_url(referral))
@@ -439,7 +418,7 @@ def session_create(request: HttpRequest) -> HttpResponse:
                 online=data["online"],
             )
         except DomainError as error:
-            _apply_error(form, error, {"starts_at": "date", "ends_at": "end_time"})
+            error.show_on(form, {"starts_at": "date", "ends_at": "end_time"})
         else:
             messages.success(request, f"Session scheduled for {_when(session.starts_at)}")
             return redirect("programmes:session", pk=session.pk)
@@ -470,7 +449,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except DomainError as error:
                 row = (error.field or "").removeprefix("appointment_")
-                _apply_error(form, error, {error.field or "": f"outcome_{row}"})
+                error.show_on(form, {error.field or "": f"outcome_{row}"})
             else:
                 changed = sum(result.created for result in results)
                 messages.success(

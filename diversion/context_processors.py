@@ -31,7 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
                 "current": request.path.startswith(escalations),
             }
         )
-    if user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+    if user.is_force_staff:
         items += [
             {"text": "Cases", "href": reverse("cases:list")},
             {"text": "Log a case", "href": reverse("cases:find_person")},

@@ -15,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
     their inbox; others see theirs."""
     if request.user.role == Role.SUPERVISOR and request.user.force_id:
         return redirect("escalations:queue")
-    if request.user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+    if request.user.is_force_staff:
         return redirect("cases:list")
     if request.user.is_provider_staff:
         return redirect("programmes:inbox")

@@ -46,9 +46,9 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     """Referrals the user may see: their force's cases', or those made to their provider."""
     if not user.is_authenticated:
         return Referral.objects.none()
-    if user.role == Role.PROVIDER_STAFF and user.provider_id:
+    if user.is_provider_staff:
         return Referral.objects.filter(programme__provider_id=user.provider_id)
-    if user.role in (Role.CUSTODY_OFFICER, Role.SUPERVISOR):
+    if user.is_force_staff:
         return Referral.objects.filter(case__in=cases_visible_to(user))
     return Referral.objects.none()
 
@@ -81,7 +81,7 @@ INBOX_TABS: dict[str, tuple[str, ...]] = {
 
 def provider_referrals(user: User) -> QuerySet[Referral]:
     """Referrals made to the user's provider organisation; nothing for anyone else."""
-    if not user.is_authenticated or user.role != Role.PROVIDER_STAFF or not user.provider_id:
+    if not user.is_authenticated or not user.is_provider_staff:
         return Referral.objects.none()
     return Referral.objects.filter(programme__provider_id=user.provider_id)
 
@@ -153,7 +153,7 @@ def appointments_for(referral: Referral) -> list[Appointment]:
 
 def group_sessions_for_provider(user: User) -> QuerySet[GroupSession]:
     """Group sessions of the provider's programmes, soonest first, with how many are booked."""
-    if not user.is_authenticated or user.role != Role.PROVIDER_STAFF or not user.provider_id:
+    if not user.is_authenticated or not user.is_provider_staff:
         return GroupSession.objects.none()
     return (
         GroupSession.objects.filter(programme__provider_id=user.provider_id)

@@ -45,9 +45,10 @@ chromium: ## make sure Debian's Chromium is at /usr/bin/chromium (browser tests)
 		fi; \
 	fi
 
-lint: install ## check lint and formatting
+lint: install ## check lint, formatting and the layer contract (apps import only those below)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: install ## fix what ruff can and format the code
 	$(VENV)/bin/ruff check --fix .

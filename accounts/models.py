@@ -64,9 +64,19 @@ class User(AbstractUser):
         return self.role in FORCE_ROLES and self.force_id is not None
 
     @property
+    def is_force_supervisor(self) -> bool:
+        """A supervisor of a force: decides its escalations and may override eligibility."""
+        return self.role == Role.SUPERVISOR and self.force_id is not None
+
+    @property
     def is_provider_staff(self) -> bool:
         """Staff of a programme provider, who see only referrals made to it."""
         return self.role == Role.PROVIDER_STAFF and self.provider_id is not None
+
+    @property
+    def is_administrator(self) -> bool:
+        """An administrator of the service: manages organisations and users, reads the audit."""
+        return self.role == Role.ADMINISTRATOR
 
     @property
     def needs_two_factor(self) -> bool:

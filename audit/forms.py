@@ -8,7 +8,7 @@ from django import forms
 
 from audit.models import AuditEvent
 from audit.selectors import AuditFilter
-from diversion.widgets import GovUKDateInput
+from base.widgets import GovUKDateInput
 
 
 class AuditSearchForm(forms.Form):

@@ -10,13 +10,11 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Q, QuerySet
 
 from audit.models import AuditEvent
-from cases.models import NameKey, Person
-from cases.selectors import NAME_MATCH_THRESHOLD
-from programmes.rules import LONDON
+from audit.people import people
+from base.clock import LONDON
 
 
 @dataclass(frozen=True)
@@ -42,14 +40,6 @@ def _london_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=LONDON)
 
 
-def people_named(name: str) -> QuerySet[Person]:
-    """People whose folded name contains, or is close to, the folded `name` (pg_trgm)."""
-    key = NameKey(Value(name))
-    return Person.objects.annotate(similarity=TrigramSimilarity("name_key", key)).filter(
-        Q(name_key__contains=key) | Q(similarity__gte=NAME_MATCH_THRESHOLD)
-    )
-
-
 def _about_person(person_id: int) -> Q:
     """Events about one person, and the find-a-person searches that showed them."""
     return Q(person_id=person_id) | Q(
@@ -66,7 +56,7 @@ def audit_events(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
     if person.isdigit():
         events = events.filter(_about_person(int(person)))
     elif person:
-        events = events.filter(person_id__in=people_named(person).values("pk"))
+        events = events.filter(person_id__in=people().ids_named(person))
     if filters.username:
         events = events.filter(user__username__iexact=filters.username.strip())
     if filters.date_from:
@@ -87,7 +77,12 @@ def person_trail(*, person_id: int) -> QuerySet[AuditEvent]:
     )
 
 
-def people_by_id(events: list[AuditEvent]) -> dict[int, Person]:
+def people_by_id(events: list[AuditEvent]) -> dict[int, Any]:
     """The people a page of events is about, in one query, to show their names."""
     ids = {event.person_id for event in events if event.person_id is not None}
-    return Person.objects.in_bulk(ids) if ids else {}
+    return people().by_ids(ids) if ids else {}
+
+
+def person_get(person_id: int) -> Any | None:
+    """One person by id, anonymised or not, or None."""
+    return people().by_ids([person_id]).get(person_id)

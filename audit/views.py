@@ -17,13 +17,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.decorators import administrator_required
 from audit.forms import AuditSearchForm
 from audit.models import AuditEvent
-from audit.selectors import audit_events, people_by_id, person_trail
+from audit.selectors import audit_events, people_by_id, person_get, person_trail
 from audit.services import audit_record
-from cases.models import Person
-from programmes.rules import LONDON
+from base.clock import LONDON
+from base.pages import administrator_required
 
 AUDIT_OBJECT_TYPE = "audit.auditevent"
 PAGE_SIZE = 50
@@ -108,7 +107,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @administrator_required
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     """Every view and change of one person's data, oldest first."""
-    subject = Person.objects.filter(pk=person_id).first()
+    subject = person_get(person_id)
     if subject is None:
         raise Http404("No such person")
     page = Paginator(person_trail(person_id=subject.pk), TRAIL_PAGE_SIZE).get_page(

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from audit.services import audit_many, audit_record
+from base.api import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, IsForceStaff
 from cases.models import Case, EligibilityDecision
 from cases.selectors import case_get, case_list, cases_visible_to, people_search
 from cases.serializers import (
@@ -43,8 +44,6 @@ from cases.services import (
     offer_record,
     person_create,
 )
-from diversion.api import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND, IsForceStaff
-from programmes.selectors import referrals_for_case
 
 PERSON_EXAMPLE = {
     "id": 42,
@@ -335,10 +334,7 @@ class CaseViewSet(GenericViewSet):
             person_id=case.person_id,
             reason=reason,
         )
-        context = {
-            "latest_eligibility": _latest_decision(case),
-            "referrals": referrals_for_case(case),
-        }
+        context = {"latest_eligibility": _latest_decision(case)}
         return Response(CaseDetailSerializer(case, context=context).data)
 
     @extend_schema(

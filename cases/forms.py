@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from base.widgets import GovUKDateInput
 from cases.models import (
     ContactPreference,
     Drug,
@@ -17,7 +18,6 @@ from cases.models import (
     Setting,
     Sex,
 )
-from diversion.widgets import GovUKDateInput
 
 YES_NO = [(True, "Yes"), (False, "No")]
 
@@ -261,29 +261,6 @@ class OfferForm(forms.Form):
         required=False,
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-
-class ReferralForm(forms.Form):
-    """Choose a programme that serves the force."""
-
-    programme = forms.ModelChoiceField(
-        label="Programme",
-        queryset=None,
-        widget=forms.RadioSelect,
-        empty_label=None,
-        error_messages={
-            "required": "Choose a programme",
-            "invalid_choice": "Choose one of the programmes listed",
-        },
-    )
-
-    def __init__(self, *args, programmes, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["programme"].queryset = programmes
-        self.fields["programme"].label_from_instance = lambda p: (
-            f"{p.name}, {p.provider.name} ({p.get_kind_display().lower()}, "
-            f"{p.sessions_required} session{'s' if p.sessions_required != 1 else ''})"
-        )
 
 
 class CloseForm(forms.Form):

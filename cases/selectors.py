@@ -6,6 +6,7 @@ endpoint starts from it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -246,3 +247,19 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
             )
         )
     return found
+
+
+def person_ids_named(name: str) -> QuerySet[Person]:
+    """The ids of people whose folded name contains, or is close to, the folded `name`
+    (pg_trgm), anonymised or not: for the audit trail's search by person."""
+    key = NameKey(Value(name))
+    return (
+        Person.objects.annotate(similarity=TrigramSimilarity("name_key", key))
+        .filter(Q(name_key__contains=key) | Q(similarity__gte=NAME_MATCH_THRESHOLD))
+        .values("pk")
+    )
+
+
+def people_by_ids(ids: Iterable[int]) -> dict[int, Person]:
+    """People by id in one query, anonymised or not: for the audit trail's pages."""
+    return Person.objects.in_bulk(list(ids))

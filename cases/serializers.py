@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cases.extensions import api_fields
 from cases.models import (
     Case,
     CaseDrug,
@@ -26,7 +27,6 @@ from cases.models import (
 )
 from cases.selectors import people_available_to
 from cases.services import PERSON_FIELDS
-from programmes.serializers import ReferralSerializer
 
 
 class PersonSearchSerializer(serializers.Serializer):
@@ -327,16 +327,16 @@ class EligibilityDecisionSerializer(serializers.ModelSerializer):
 
 
 class CaseDetailSerializer(serializers.ModelSerializer):
-    """A case with its person, drugs, latest eligibility decision and referrals.
+    """A case with its person, drugs, latest eligibility decision, and what the apps above
+    cases add to it (its referrals, see cases/extensions.py).
 
-    The view passes the latest decision and the referrals in the context, read by selectors.
+    The view passes the latest decision in the context, read by a selector.
     """
 
     force = serializers.CharField(source="force.name", read_only=True)
     person = PersonSummarySerializer(read_only=True)
     drugs = CaseDrugSerializer(many=True, read_only=True)
     latest_eligibility = serializers.SerializerMethodField()
-    referrals = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
@@ -358,7 +358,6 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "outcome",
             "home_office_outcome",
             "latest_eligibility",
-            "referrals",
             "created_at",
             "closed_at",
         ]
@@ -369,9 +368,11 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         decision = self.context.get("latest_eligibility")
         return EligibilityDecisionSerializer(decision).data if decision else None
 
-    @extend_schema_field(ReferralSerializer(many=True))
-    def get_referrals(self, case: Case) -> list[dict[str, Any]]:
-        return ReferralSerializer(self.context.get("referrals", []), many=True).data
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, field in api_fields().items():
+            fields[name] = field()
+        return fields
 
 
 class OfferCreateSerializer(serializers.Serializer):

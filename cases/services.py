@@ -17,10 +17,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_record
+from base.clock import london_date
+from base.errors import DomainError, IllegalTransition
 from cases import rules
-from cases.errors import DomainError, IllegalTransition
 from cases.models import (
     Case,
     CaseDrug,
@@ -35,7 +36,6 @@ from cases.models import (
     SchemePolicy,
 )
 from cases.selectors import earlier_cases_for
-from programmes.rules import london_date
 
 PERSON_FIELDS = (
     "given_name",
@@ -197,7 +197,7 @@ def case_create(
     )
     _full_clean(case, exclude=["reference", "created_by", "person", "force"])
     with transaction.atomic():
-        # Lock the person: retention (cases/retention.py) may be erasing them right now.
+        # Lock the person: retention (retention/anonymise.py) may be erasing them right now.
         if (
             not Person.objects.select_for_update()
             .filter(pk=person.pk, anonymised_at__isnull=True)
@@ -485,7 +485,7 @@ def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDec
     round, and the case follows. The rules' own result stays on the decision beside it.
     """
     reason = reason.strip()
-    if by.role != Role.SUPERVISOR or by.force_id != case.force_id:
+    if not by.is_force_supervisor or by.force_id != case.force_id:
         raise DomainError(
             "Only a supervisor of the case's force can override eligibility.", code="forbidden"
         )

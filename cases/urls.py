@@ -14,7 +14,6 @@ urlpatterns = [
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/eligibility/", views.eligibility_check, name="eligibility"),
     path("<str:reference>/offer/", views.offer, name="offer"),
-    path("<str:reference>/refer/", views.refer, name="refer"),
     path("<str:reference>/close/", views.close_ineligible, name="close"),
     path("<str:reference>/override/", views.override_eligibility, name="override"),
 ]

@@ -14,15 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import force_staff_required
-from accounts.models import Role
 from audit.services import audit_many, audit_record
+from base.errors import DomainError
+from base.pages import force_staff_required
 from cases import forms, selectors, services
-from cases.errors import DomainError
+from cases.extensions import case_sections
 from cases.models import CaseStatus, Exclusion, Person
 from cases.timeline import case_timeline
-from programmes.selectors import programmes_serving, referrals_for_case
-from programmes.services import referral_create
 
 PERSON_TOKEN_SALT = "cases.person-choice"  # noqa: S105 (a namespace, not a secret)
 PERSON_TOKEN_MAX_AGE = 4 * 60 * 60
@@ -190,13 +188,11 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         reason=reason,
     )
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
-    referrals = list(referrals_for_case(case))
     context = {
         "case": case,
         "person": case.person,
         "decision": decision,
         "offer": case.offers.first(),
-        "referrals": referrals,
         "timeline": case_timeline(case),
         "circumstances": [Exclusion(c).label for c in case.circumstances],
         "can_check": case.status in (CaseStatus.LOGGED, CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
@@ -205,9 +201,12 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "can_close": case.status == CaseStatus.INELIGIBLE,
         "can_override": decision is not None
         and decision.overridden_at is None
-        and request.user.role == Role.SUPERVISOR
+        and request.user.is_force_supervisor
         and case.status in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
     }
+    for section in case_sections():
+        context.update(section.context(case))
+    context["case_sections"] = [section.template for section in case_sections()]
     return render(request, "cases/case_detail.html", context)
 
 
@@ -262,28 +261,6 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, "Offer recorded")
             return redirect("cases:detail", reference=case.reference)
     return render(request, "cases/offer_form.html", {"case": case, "form": form})
-
-
-@force_staff_required
-def refer(request: HttpRequest, reference: str) -> HttpResponse:
-    """Choose a programme serving the force and create the referral with its deadlines."""
-    case = selectors.case_get(user=request.user, reference=reference)
-    if case.status != CaseStatus.ACCEPTED:
-        messages.info(request, "Only a case whose offer was accepted can be referred")
-        return redirect("cases:detail", reference=case.reference)
-    programmes = programmes_serving(case.force_id)
-    form = forms.ReferralForm(request.POST or None, programmes=programmes)
-    if request.method == "POST" and form.is_valid():
-        try:
-            referral = referral_create(
-                case=case, programme=form.cleaned_data["programme"], by=request.user
-            )
-        except DomainError as error:
-            error.show_on(form)
-        else:
-            messages.success(request, f"Referred to {referral.programme.name}")
-            return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")
-    return render(request, "cases/referral_form.html", {"case": case, "form": form})
 
 
 @require_POST

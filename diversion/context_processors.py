@@ -6,8 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from accounts.models import Role
-from programmes.escalations import open_escalation_count
+from escalations.selectors import open_escalation_count
 
 
 def service(request: HttpRequest) -> dict[str, str]:
@@ -21,7 +20,7 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = []
-    if user.role == Role.SUPERVISOR and user.force_id:
+    if user.is_force_supervisor:
         # One COUNT on every page a supervisor sees: the queue they must keep empty.
         escalations = reverse("escalations:queue")
         items.append(
@@ -47,12 +46,12 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
             },
             {"text": "Group sessions", "href": sessions, "current": in_sessions},
         ]
-    if user.role == Role.ADMINISTRATOR:
+    if user.is_administrator:
         audit = reverse("audit:search")
         items.append(
             {"text": "Audit trail", "href": audit, "current": request.path.startswith(audit)}
         )
-    if user.role == Role.ADMINISTRATOR and user.is_staff:
+    if user.is_administrator and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})
     items.append({"text": "API tokens", "href": reverse("accounts:tokens")})
     return {"nav_items": items}

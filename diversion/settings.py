@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "audit",
     "cases",
     "programmes",
+    "escalations",
+    "retention",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -219,7 +222,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "diversion.api.exception_handler",
+    "EXCEPTION_HANDLER": "base.api.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,

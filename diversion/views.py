@@ -6,20 +6,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from accounts.models import Role
-
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send supervisors to their escalations, officers to their case list, provider staff to
     their inbox; others see theirs."""
-    if request.user.role == Role.SUPERVISOR and request.user.force_id:
+    if request.user.is_force_supervisor:
         return redirect("escalations:queue")
     if request.user.is_force_staff:
         return redirect("cases:list")
     if request.user.is_provider_staff:
         return redirect("programmes:inbox")
-    if request.user.role == Role.ADMINISTRATOR and request.user.is_staff:
+    if request.user.is_administrator and request.user.is_staff:
         return redirect("admin:index")
     return render(request, "home.html")
 

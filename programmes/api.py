@@ -33,7 +33,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import User
 from audit.services import audit_many, audit_record
-from diversion.api import (
+from base.api import (
     BAD_REQUEST,
     CONFLICT,
     FORBIDDEN,

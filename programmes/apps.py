@@ -2,5 +2,15 @@ from django.apps import AppConfig
 
 
 class ProgrammesConfig(AppConfig):
+    """The provider's work: programmes, referrals, appointments and attendance, the outbox."""
+
     default_auto_field = "django.db.models.BigAutoField"
     name = "programmes"
+
+    def ready(self) -> None:
+        from cases import extensions
+        from programmes import case_parts
+
+        extensions.add_case_section(case_parts.REFERRAL_SECTION)
+        extensions.add_timeline(case_parts.referral_timeline)
+        extensions.add_api_field("referrals", case_parts.CaseReferralsField)

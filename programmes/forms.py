@@ -9,9 +9,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from diversion.widgets import GovUKDateInput
+from base.clock import LONDON
+from base.widgets import GovUKDateInput
 from programmes.models import Appointment, Attendance, GroupSession, Programme
-from programmes.rules import LONDON
 from programmes.services import GroupOutcome
 
 TIME_PATTERN = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
@@ -334,3 +334,26 @@ class GroupAttendanceForm(forms.Form):
                     correction_reason=self.cleaned_data.get(f"correction_reason_{pk}", ""),
                 )
         return chosen
+
+
+class ReferralForm(forms.Form):
+    """Choose a programme that serves the force."""
+
+    programme = forms.ModelChoiceField(
+        label="Programme",
+        queryset=None,
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={
+            "required": "Choose a programme",
+            "invalid_choice": "Choose one of the programmes listed",
+        },
+    )
+
+    def __init__(self, *args, programmes, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].queryset = programmes
+        self.fields["programme"].label_from_instance = lambda p: (
+            f"{p.name}, {p.provider.name} ({p.get_kind_display().lower()}, "
+            f"{p.sessions_required} session{'s' if p.sessions_required != 1 else ''})"
+        )

@@ -8,10 +8,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from base.clock import LONDON
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
 from programmes.models import Appointment, Attendance, Programme, Referral
-from programmes.rules import LONDON
 from programmes.selectors import group_sessions_for_provider, programmes_visible_to
 
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
-from cases.errors import DomainError, IllegalTransition
+from base.clock import LONDON, london_date
+from base.errors import DomainError, IllegalTransition
 from cases.models import Case, CaseOutcome, CaseStatus
 from cases.services import case_lock, case_transition, next_reference
 from programmes.models import (
@@ -25,10 +26,8 @@ from programmes.models import (
 )
 from programmes.rules import (
     HOME_OFFICE_OUTCOME_BY_DISPOSAL,
-    LONDON,
     compute_deadlines,
     counts_as_attended,
-    london_date,
     referral_can_transition,
 )
 
@@ -49,14 +48,14 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
                 "whose offer was accepted can be referred."
             )
         policy = case.eligibility_decisions.select_related("policy").latest().policy
-        referral = _open_referral(case=case, programme=programme, policy=policy, by=by)
+        referral = referral_open(case=case, programme=programme, policy=policy, by=by)
         case_transition(
             case=case, to=CaseStatus.REFERRED, by=by, reason=f"Referred to {programme.name}"
         )
     return referral
 
 
-def _open_referral(*, case: Case, programme: Programme, policy, by: User) -> Referral:
+def referral_open(*, case: Case, programme: Programme, policy, by: User) -> Referral:
     """Create a referral with its deadlines, its first history row and its audit row."""
     if not programme.is_active or not programme.forces_served.filter(pk=case.force_id).exists():
         raise DomainError(
@@ -107,7 +106,7 @@ def _require_provider(user: User, referral: Referral) -> None:
         raise DomainError("Only the programme's provider can do this.", code="forbidden")
 
 
-def _lock_referral(referral: Referral) -> Referral:
+def referral_lock(referral: Referral) -> Referral:
     """Re-read a referral under a row lock, with what its checks need."""
     return (
         Referral.objects.select_for_update(of=("self",))
@@ -157,7 +156,7 @@ def referral_accept(*, referral: Referral, by: User) -> Referral:
     """The provider takes the referral on; the case is now in the programme."""
     _require_provider(by, referral)
     with transaction.atomic():
-        referral = _lock_referral(referral)
+        referral = referral_lock(referral)
         referral_transition(referral=referral, to=ReferralStatus.ACCEPTED, by=by)
         case = case_lock(referral.case)
         case_transition(
@@ -178,7 +177,7 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
             "Give the reason for declining, so the force can act on it.", field="reason"
         )
     with transaction.atomic():
-        referral = _lock_referral(referral)
+        referral = referral_lock(referral)
         referral.decline_reason = reason
         referral_transition(referral=referral, to=ReferralStatus.DECLINED, by=by, reason=reason)
         case = case_lock(referral.case)
@@ -226,7 +225,7 @@ def appointment_book(
         raise DomainError("Choose in person or online.", field="mode")
     _check_future(starts_at)
     with transaction.atomic():
-        referral = _lock_referral(referral)
+        referral = referral_lock(referral)
         if referral.status not in BOOKABLE:
             raise IllegalTransition(
                 f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
@@ -430,7 +429,7 @@ def attendance_record(
     """
     with transaction.atomic():
         appointment = _lock_appointment(appointment, by)
-        referral = _lock_referral(appointment.referral)
+        referral = referral_lock(appointment.referral)
         appointment.referral = referral
         return _attendance_locked(appointment, by, outcome, reason, correction_reason)
 
@@ -496,7 +495,7 @@ def group_attendance_record(
         for pk, given in outcomes.items():
             appointment = appointments[pk]
             _require_provider(by, appointment.referral)
-            appointment.referral = _lock_referral(appointment.referral)
+            appointment.referral = referral_lock(appointment.referral)
             try:
                 results.append(
                     _attendance_locked(
@@ -521,7 +520,7 @@ def referral_complete(*, referral: Referral, by: User, completed_on: date) -> Re
     if completed_on > today:
         raise DomainError("The completion date cannot be in the future.", field="completed_on")
     with transaction.atomic():
-        referral = _lock_referral(referral)
+        referral = referral_lock(referral)
         if completed_on < london_date(referral.referred_at):
             raise DomainError(
                 "The completion date is before the referral was made.", field="completed_on"

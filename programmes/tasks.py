@@ -1,43 +1,15 @@
-"""Celery tasks: thin wrappers that each call one service, scheduled by beat from the database.
-
-The schedule (programmes/migrations/0003_beat_schedule.py) lives in django-celery-beat's tables,
-so an administrator can see and change it in the admin. Results carry references and counts,
-never a person's name.
-"""
+"""Celery tasks: thin wrappers that each call one service. The outbox is sent every 5 minutes
+by beat (schedule in django-celery-beat's tables, see programmes/migrations/0003_beat_schedule.py)
+and right after work that queued a message. Results carry counts, never a person's name."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from celery import shared_task
 from django.db import OperationalError
 
-from programmes.notifications import (
-    notifications_queue_digest,
-    notifications_queue_reminders,
-    notifications_send_pending,
-)
-from programmes.sweep import sweep_deadlines
-
-
-@shared_task(name="programmes.sweep_deadlines")
-def sweep_deadlines_task() -> dict[str, Any]:
-    """Flag every referral past a deadline or its absence limit; return how many and which."""
-    flagged = sweep_deadlines()
-    return {"count": len(flagged), "referrals": [f.referral_reference for f in flagged]}
-
-
-@shared_task(name="programmes.queue_reminders")
-def queue_reminders_task() -> int:
-    """Queue the reminders due before each deadline; return how many were queued."""
-    return notifications_queue_reminders()
-
-
-@shared_task(name="programmes.queue_digest")
-def queue_digest_task() -> int:
-    """Queue each force's digest of new escalations to its supervisors; return how many."""
-    return notifications_queue_digest()
+from programmes.notifications import notifications_send_pending
 
 
 @shared_task(

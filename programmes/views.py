@@ -21,12 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import provider_staff_required
 from audit.services import audit_many, audit_record
-from cases.errors import DomainError
+from base.clock import london_date
+from base.errors import DomainError
+from base.pages import force_staff_required, provider_staff_required
+from cases.models import CaseStatus
+from cases.selectors import case_get
 from programmes import forms, selectors, services
 from programmes.models import Appointment, Attendance, Referral, ReferralStatus
-from programmes.rules import london_date
 
 INBOX_TAB_LABELS = {
     "new": "New",
@@ -473,3 +475,28 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "programmes/session_detail.html",
         {"session": session, "form": form, "rows": rows, "started": started},
     )
+
+
+# --- The officer's referral, from the case page -----------------------------------------
+
+
+@force_staff_required
+def refer(request: HttpRequest, reference: str) -> HttpResponse:
+    """Choose a programme serving the force and create the referral with its deadlines."""
+    case = case_get(user=request.user, reference=reference)
+    if case.status != CaseStatus.ACCEPTED:
+        messages.info(request, "Only a case whose offer was accepted can be referred")
+        return redirect("cases:detail", reference=case.reference)
+    programmes = selectors.programmes_serving(case.force_id)
+    form = forms.ReferralForm(request.POST or None, programmes=programmes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral = services.referral_create(
+                case=case, programme=form.cleaned_data["programme"], by=request.user
+            )
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            messages.success(request, f"Referred to {referral.programme.name}")
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")
+    return render(request, "programmes/referral_form.html", {"case": case, "form": form})

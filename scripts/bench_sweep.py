@@ -14,7 +14,7 @@ Not a timed test: it prints figures for docs/benchmarks.md. The steps:
    escalations. About --overdue-share of the open referrals breach a rule. VACUUM ANALYZE.
 3. On that same state, measure (a) a hand-written SELECT of the referrals that breach a rule,
    (b) a naive per-row ORM loop over --naive-limit open referrals, extrapolated to all of
-   them, and (c) `programmes.sweep.sweep_deadlines` in a transaction rolled back afterwards,
+   them, and (c) `escalations.sweep.sweep_deadlines` in a transaction rolled back afterwards,
    so it can run again on the same state and its on_commit notification never fires.
 4. Check that the three flag exactly the same referrals (and as many as the data was built
    to breach), print a table of times, query counts and ratios, and exit 1 if they differ.
@@ -523,7 +523,7 @@ def sweep_rolled_back(now: datetime, *, jit: bool = True) -> tuple[set[int], flo
     """
     from django.db import transaction
 
-    from programmes.sweep import sweep_deadlines
+    from escalations.sweep import sweep_deadlines
 
     with transaction.atomic():
         if not jit:
@@ -551,13 +551,9 @@ def naive_loop(now: datetime, limit: int) -> tuple[list[int], set[int], float, i
     """
     from django.db.models import Max
 
+    from escalations.rules import ReferralProgress, breached_rules
     from programmes.models import Appointment, Referral
-    from programmes.rules import (
-        ReferralProgress,
-        breached_rules,
-        counts_as_attended,
-        counts_as_unexcused_absence,
-    )
+    from programmes.rules import counts_as_attended, counts_as_unexcused_absence
 
     examined: list[int] = []
     flagged: set[int] = set()
@@ -601,7 +597,7 @@ def explain(now: datetime) -> None:
     """Print EXPLAIN ANALYZE of the hand-written SELECT and of the sweep (rolled back)."""
     from django.db import transaction
 
-    from programmes.sweep import OPEN_FOR_SWEEP, SWEEP_SQL
+    from escalations.sweep import OPEN_FOR_SWEEP, SWEEP_SQL
 
     say("\nEXPLAIN (ANALYZE, BUFFERS) hand-written SELECT:")
     for (line,) in fetch("EXPLAIN (ANALYZE, BUFFERS) " + BREACHING_REFERRALS_SQL, {"now": now}):

@@ -41,11 +41,12 @@ from audit.models import AuditEvent
 from cases.models import Case, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
 from cases.views import PERSON_TOKEN_SALT
-from programmes.escalations import escalation_decide
+from escalations.models import Escalation
+from escalations.services import escalation_decide
+from escalations.sweep import sweep_deadlines
 from programmes.models import (
     Appointment,
     Attendance,
-    Escalation,
     GroupSession,
     Notification,
     Programme,
@@ -57,7 +58,6 @@ from programmes.services import (
     referral_accept,
     referral_create,
 )
-from programmes.sweep import sweep_deadlines
 from tests import factories
 
 ANONYMOUS = "anonymous"
@@ -195,7 +195,7 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERENCE,
         calls=(GET, Call("post", body={"response": "accepted", "consent_given": "on"})),
     ),
-    "cases:refer": Expect(
+    "referrals:refer": Expect(
         "page",
         FORCE_STAFF,
         args=REFERENCE,

@@ -18,16 +18,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
 from audit.models import AuditEvent
+from base.clock import london_date
 from cases.models import Case, CaseStatusChange, EligibilityDecision, SchemePolicy
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
-from programmes.models import (
-    Appointment,
-    Attendance,
-    Programme,
-    Referral,
-    ReferralStatusChange,
-)
-from programmes.rules import london_date
+from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatusChange
 from programmes.services import referral_create
 from tests import factories
 

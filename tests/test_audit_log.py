@@ -17,9 +17,9 @@ from accounts.models import Role, User
 from audit.models import AuditEvent
 from audit.services import audit_record
 from audit.views import CSV_HEADER, summarise_changes
+from base.clock import london_date
 from cases.models import Case, Person
-from cases.retention import anonymise_expired
-from programmes.rules import london_date
+from retention.anonymise import anonymise_expired
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
-from cases.errors import DomainError, IllegalTransition
+from base.clock import add_working_days, end_of_day, london_date
+from base.errors import DomainError, IllegalTransition
 from cases.models import (
     Case,
     CaseDrug,
@@ -31,7 +32,6 @@ from cases.services import (
     person_create,
 )
 from programmes.models import Programme, Referral
-from programmes.rules import add_working_days, end_of_day, london_date
 from programmes.services import referral_create
 from tests import factories
 

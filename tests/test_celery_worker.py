@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import Role
-from programmes.models import Escalation, Notification, Referral
-from programmes.notifications import notifications_queue_reminders
+from escalations.models import Escalation
+from escalations.notifications import notifications_queue_reminders
+from programmes.models import Notification, Referral
 from tests import factories
 
 # The worker listens on its own queue, so tasks left in Redis by other runs never reach it.
@@ -100,32 +101,33 @@ def test_beat_schedule_is_in_the_database_with_the_default_times() -> None:
     every = {
         name: (tasks[name].interval.every, tasks[name].interval.period)
         for name in (
-            "programmes.sweep_deadlines",
-            "programmes.queue_reminders",
+            "escalations.sweep_deadlines",
+            "escalations.queue_reminders",
             "programmes.send_pending_notifications",
         )
     }
     assert every == {
-        "programmes.sweep_deadlines": (15, "minutes"),
-        "programmes.queue_reminders": (1, "hours"),
+        "escalations.sweep_deadlines": (15, "minutes"),
+        "escalations.queue_reminders": (1, "hours"),
         "programmes.send_pending_notifications": (5, "minutes"),
     }
-    digest = tasks["programmes.queue_digest"].crontab
+    digest = tasks["escalations.queue_digest"].crontab
     assert (digest.minute, digest.hour, str(digest.timezone)) == ("0", "7", "Europe/London")
     assert all(tasks[name].enabled for name in every)
 
 
 @pytest.mark.django_db
 def test_beat_schedule_migration_run_again_keeps_what_an_administrator_changed() -> None:
-    sweep = PeriodicTask.objects.get(task="programmes.sweep_deadlines")
+    sweep = PeriodicTask.objects.get(task="escalations.sweep_deadlines")
     sweep.interval = IntervalSchedule.objects.create(every=30, period="minutes")
     sweep.save()
     schedules = IntervalSchedule.objects.count()
+    tasks = PeriodicTask.objects.count()
     migration = importlib.import_module("programmes.migrations.0003_beat_schedule")
 
     migration.create_schedule(django_apps, None)
 
-    assert PeriodicTask.objects.filter(task__startswith="programmes.").count() == 4
+    assert PeriodicTask.objects.count() == tasks == 5
     assert IntervalSchedule.objects.count() == schedules
     sweep.refresh_from_db()
     assert sweep.interval.every == 30
@@ -153,7 +155,7 @@ def test_worker_runs_the_sweep_task_and_the_escalations_are_in_postgresql(worker
         case__created_by=officer, programme=programme, status="accepted"
     )
 
-    current_app.send_task("programmes.sweep_deadlines", queue=QUEUE)
+    current_app.send_task("escalations.sweep_deadlines", queue=QUEUE)
     wait_for(lambda: Escalation.objects.count() >= len(overdue), worker)
 
     flagged = Escalation.objects.select_related("referral")
@@ -164,8 +166,10 @@ def test_worker_runs_the_sweep_task_and_the_escalations_are_in_postgresql(worker
     ) == {"flagged"}
     on_time.refresh_from_db()
     assert on_time.status == "accepted"
+    # The worker logs success just after the commit the test has already seen.
+    wait_for(lambda: "succeeded" in worker.read_text(), worker)
     log = worker.read_text()
-    assert "programmes.sweep_deadlines" in log and "succeeded" in log
+    assert "escalations.sweep_deadlines" in log and "succeeded" in log
     assert officer.last_name not in log and "Testperson" not in log  # no names in its logs
 
 

@@ -6,14 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from programmes.rules import (
-    LONDON,
-    add_working_days,
-    compute_deadlines,
-    end_of_day,
-    is_working_day,
-    london_date,
-)
+from base.clock import LONDON, add_working_days, end_of_day, is_working_day, london_date
+from programmes.rules import compute_deadlines
 
 
 def test_ten_working_days_from_18_december_skip_christmas_boxing_day_and_new_year() -> None:

@@ -8,11 +8,13 @@ import pytest
 
 from accounts.models import Role
 from audit.models import AuditEvent
-from cases.errors import DomainError, IllegalTransition
+from base.errors import DomainError, IllegalTransition
 from cases.models import CaseOutcome, CaseStatus
-from programmes.escalations import escalation_decide, escalations_visible_to
-from programmes.models import Escalation, Referral, ReferralStatus
-from programmes.sweep import sweep_deadlines
+from escalations.models import Escalation
+from escalations.selectors import escalations_visible_to
+from escalations.services import escalation_decide
+from escalations.sweep import sweep_deadlines
+from programmes.models import Referral, ReferralStatus
 from tests import factories
 from tests.test_case_pages import _referred_case
 

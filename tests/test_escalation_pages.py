@@ -11,18 +11,12 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
+from base.clock import LONDON, end_of_day, london_date
 from cases.models import CaseOutcome, CaseStatus, CaseStatusChange
-from programmes.escalations import escalation_decide
-from programmes.models import (
-    Attendance,
-    Escalation,
-    Programme,
-    Referral,
-    ReferralStatus,
-    ReferralStatusChange,
-)
-from programmes.rules import LONDON, end_of_day, london_date
-from programmes.sweep import sweep_deadlines
+from escalations.models import Escalation
+from escalations.services import escalation_decide
+from escalations.sweep import sweep_deadlines
+from programmes.models import Attendance, Programme, Referral, ReferralStatus, ReferralStatusChange
 from tests import factories
 from tests.test_case_pages import _referred_case
 
@@ -217,7 +211,7 @@ def test_queue_audits_a_view_of_each_shown_escalation(client, supervisor):
 
     client.get(QUEUE)
 
-    rows = AuditEvent.objects.filter(action="view", object_type="programmes.escalation")
+    rows = AuditEvent.objects.filter(action="view", object_type="escalations.escalation")
     assert sorted(rows.values_list("object_id", "person_id")) == sorted(
         (str(e.pk), e.referral.case.person_id) for e in shown
     )
@@ -326,7 +320,7 @@ def test_escalation_page_shows_the_rule_deadlines_attendance_and_history(
     assert "Dylan Thomas" in html and referral.case.reference in html
     assert 'name="decision" type="radio" value="prosecute"' in html
     assert AuditEvent.objects.filter(
-        action="view", object_type="programmes.escalation", object_id=str(escalation.pk)
+        action="view", object_type="escalations.escalation", object_id=str(escalation.pk)
     ).exists()
 
 

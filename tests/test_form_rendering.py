@@ -8,7 +8,7 @@ import re
 from django import forms
 from django.template.loader import render_to_string
 
-from diversion.widgets import GovUKDateInput
+from base.widgets import GovUKDateInput
 
 
 class CaseForm(forms.Form):

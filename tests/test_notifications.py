@@ -14,18 +14,14 @@ from celery import Celery
 from django.db import connections, transaction
 
 from accounts.models import Role, User
+from base.clock import LONDON, end_of_day
 from cases.models import Force
 from diversion.celery import app as diversion_app
-from programmes.models import Escalation, Notification, Referral
-from programmes.notifications import (
-    MAX_ATTEMPTS,
-    SendSummary,
-    notifications_queue_digest,
-    notifications_queue_reminders,
-    notifications_send_pending,
-)
-from programmes.rules import LONDON, end_of_day
-from programmes.sweep import sweep_deadlines
+from escalations.models import Escalation
+from escalations.notifications import notifications_queue_digest, notifications_queue_reminders
+from escalations.sweep import sweep_deadlines
+from programmes.models import Notification, Referral
+from programmes.notifications import MAX_ATTEMPTS, SendSummary, notifications_send_pending
 from tests import factories
 
 FIRST_DUE = end_of_day(date(2026, 11, 16))  # a Monday

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
+from base.clock import LONDON, london_date
 from cases.models import Case, CaseOutcome, CaseStatus, SchemePolicy
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record
 from programmes import services
@@ -24,7 +25,6 @@ from programmes.models import (
     Referral,
     ReferralStatus,
 )
-from programmes.rules import LONDON, london_date
 from programmes.services import referral_create
 from tests import factories
 

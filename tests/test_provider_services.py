@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.models import AuditEvent
-from cases.errors import DomainError, IllegalTransition
+from base.clock import london_date
+from base.errors import DomainError, IllegalTransition
 from cases.models import Case, CaseStatus, CaseStatusChange, SchemePolicy
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
 from programmes.models import (
@@ -26,7 +27,6 @@ from programmes.models import (
     ReferralStatus,
     ReferralStatusChange,
 )
-from programmes.rules import london_date
 from programmes.services import (
     GroupOutcome,
     appointment_book,

@@ -1,4 +1,4 @@
-"""Retention (cases/retention.py): who is anonymised, what goes, what stays, and the audit."""
+"""Retention (retention/anonymise.py): who is anonymised, what goes, what stays, and the audit."""
 
 from __future__ import annotations
 
@@ -27,15 +27,10 @@ from cases.models import (
     Person,
     SchemePolicy,
 )
-from cases.retention import ERASED_TEXT, anonymise_expired, count_expired
-from cases.tasks import anonymise_expired_task
-from programmes.models import (
-    Appointment,
-    Attendance,
-    Escalation,
-    Notification,
-    ReferralStatusChange,
-)
+from escalations.models import Escalation
+from programmes.models import Appointment, Attendance, Notification, ReferralStatusChange
+from retention.anonymise import ERASED_TEXT, anonymise_expired, count_expired
+from retention.tasks import anonymise_expired_task
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -447,7 +442,7 @@ def test_task_returns_the_counts(tvp_policy):
 
 
 def test_beat_runs_the_retention_job_daily_at_half_past_two_london_time():
-    task = PeriodicTask.objects.select_related("crontab").get(task="cases.anonymise_expired")
+    task = PeriodicTask.objects.select_related("crontab").get(task="retention.anonymise_expired")
 
     crontab = task.crontab
     assert task.enabled
@@ -460,13 +455,13 @@ def test_beat_runs_the_retention_job_daily_at_half_past_two_london_time():
 
 
 def test_retention_schedule_migration_run_again_keeps_what_an_administrator_changed():
-    task = PeriodicTask.objects.get(task="cases.anonymise_expired")
+    task = PeriodicTask.objects.get(task="retention.anonymise_expired")
     task.enabled = False
     task.save()
     migration = importlib.import_module("cases.migrations.0006_retention_schedule")
 
     migration.create_schedule(django_apps, None)
 
-    assert PeriodicTask.objects.filter(task="cases.anonymise_expired").count() == 1
+    assert PeriodicTask.objects.filter(task="retention.anonymise_expired").count() == 1
     task.refresh_from_db()
     assert task.enabled is False

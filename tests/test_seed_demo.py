@@ -12,17 +12,11 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
-from cases.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from cases.models import Case, CaseStatusChange, EligibilityDecision, Person, SchemePolicy
-from programmes.escalations import escalations_visible_to
-from programmes.models import (
-    Attendance,
-    Escalation,
-    GroupSession,
-    Programme,
-    Provider,
-    Referral,
-)
+from demo.management.commands.seed_demo import DEMO_PASSWORD, USERS
+from escalations.models import Escalation
+from escalations.selectors import escalations_visible_to
+from programmes.models import Attendance, GroupSession, Programme, Provider, Referral
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -14,28 +14,15 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditEvent
+from base.clock import LONDON, end_of_day, london_date
 from cases.models import CaseStatusChange, SchemePolicy
-from programmes.escalations import escalation_decide
-from programmes.models import (
-    Appointment,
-    Attendance,
-    Escalation,
-    Programme,
-    Referral,
-    ReferralStatusChange,
-)
-from programmes.rules import (
-    LONDON,
-    ReferralProgress,
-    breached_rules,
-    compute_deadlines,
-    counts_as_attended,
-    counts_as_unexcused_absence,
-    end_of_day,
-    london_date,
-)
+from escalations.models import Escalation
+from escalations.rules import ReferralProgress, breached_rules
+from escalations.services import escalation_decide
+from escalations.sweep import sweep_deadlines
+from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatusChange
+from programmes.rules import compute_deadlines, counts_as_attended, counts_as_unexcused_absence
 from programmes.services import attendance_record, referral_complete
-from programmes.sweep import sweep_deadlines
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.models import Role
 from audit.models import AuditEvent
+from base.clock import end_of_day, london_date
 from cases.models import CaseStatusChange
-from programmes.models import Escalation, Referral, ReferralStatusChange
-from programmes.rules import end_of_day, london_date
-from programmes.sweep import Flagged, sweep_deadlines
+from escalations.models import Escalation
+from escalations.sweep import Flagged, sweep_deadlines
+from programmes.models import Referral, ReferralStatusChange
 from tests import factories
 
 # Each thread commits on its own connection, so the tests cannot run inside one transaction.

@@ -242,7 +242,7 @@ def test_booking_page_with_another_providers_session_changes_nothing(world: Worl
 
 def test_refer_page_with_another_forces_programme_changes_nothing(world: World) -> None:
     client = client_for(world, OFFICER)
-    url = reverse("cases:refer", args=[world.own.case.reference])
+    url = reverse("referrals:refer", args=[world.own.case.reference])
     before = snapshot()
     response = client.post(url, {"programme": world.other.programme.pk})
     assert response.status_code in (200, 302)

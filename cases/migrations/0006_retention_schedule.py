@@ -6,6 +6,7 @@ keeps whatever schedule an administrator has given it since.
 """
 
 from django.db import migrations
+from django.db.models import Q
 from django.utils import timezone
 
 TASK = "cases.anonymise_expired"
@@ -25,7 +26,8 @@ def create_schedule(apps, schema_editor):
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
 
-    if PeriodicTask.objects.filter(task=TASK).exists():
+    # Found by its name too: a later migration renamed the task it runs.
+    if PeriodicTask.objects.filter(Q(task=TASK) | Q(name=NAME)).exists():
         return
     crontab = CrontabSchedule.objects.filter(**CRONTAB).order_by("id").first()
     crontab = crontab or CrontabSchedule.objects.create(**CRONTAB)

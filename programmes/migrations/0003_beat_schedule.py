@@ -6,6 +6,7 @@ already exists keeps whatever schedule an administrator has given it since.
 """
 
 from django.db import migrations
+from django.db.models import Q
 from django.utils import timezone
 
 LONDON = "Europe/London"
@@ -57,7 +58,8 @@ def create_schedule(apps, schema_editor):
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
 
     for task, name, (kind, *when) in SCHEDULE:
-        if PeriodicTask.objects.filter(task=task).exists():
+        # Found by its name too: a later migration may have renamed the task it runs.
+        if PeriodicTask.objects.filter(Q(task=task) | Q(name=name)).exists():
             continue
         if kind == "interval":
             schedule = {"interval": _interval(IntervalSchedule, *when)}

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
+from base.clock import LONDON
 from cases.models import Case, CaseStatus
-from programmes.rules import LONDON
 from tests.browser.conftest import sign_in
 
 

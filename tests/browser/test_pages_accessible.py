@@ -77,7 +77,8 @@ def test_error_summary_takes_keyboard_focus_and_links_to_the_field(page, demo):
 
 
 def test_provider_and_supervisor_pages_are_accessible(page, demo, console_errors):
-    from programmes.models import Escalation, Referral
+    from escalations.models import Escalation
+    from programmes.models import Referral
 
     sign_in(page, "provider")
     referral = Referral.objects.filter(programme__provider__users__username="provider").first()

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from base.clock import london_date
 from cases.models import CaseOutcome, CaseStatus
 from programmes.models import Appointment, Referral, ReferralStatus
-from programmes.rules import london_date
 from tests.browser.conftest import sign_in
 
 

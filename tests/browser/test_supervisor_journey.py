@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from cases.models import CaseOutcome, CaseStatus
-from programmes.models import Escalation, Referral, ReferralStatus
+from escalations.models import Escalation
+from programmes.models import Referral, ReferralStatus
 from tests.browser.conftest import sign_in
 
 

@@ -1,4 +1,8 @@
-"""Page gates by role. Anyone else, signed in or not yet, gets the same 404 as a missing page."""
+"""Page gates by role. Anyone else, signed in or not yet, gets the same 404 as a missing page.
+
+Each gate asks one of the user's role predicates (accounts.models.User: is_force_staff,
+is_force_supervisor, is_provider_staff, is_administrator), the same ones the services and the
+API's permissions ask."""
 
 from __future__ import annotations
 
@@ -9,12 +13,10 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
-from accounts.models import Role, User
-
 View = Callable[..., HttpResponse]
 
 
-def pages_for(allowed: Callable[[User], bool]) -> Callable[[View], View]:
+def pages_for(allowed: Callable[[Any], bool]) -> Callable[[View], View]:
     """A decorator that lets signed-in users for whom `allowed(user)` holds reach a view."""
 
     def decorator(view: View) -> View:
@@ -32,7 +34,5 @@ def pages_for(allowed: Callable[[User], bool]) -> Callable[[View], View]:
 
 force_staff_required = pages_for(lambda user: user.is_force_staff)
 provider_staff_required = pages_for(lambda user: user.is_provider_staff)
-supervisor_required = pages_for(
-    lambda user: user.role == Role.SUPERVISOR and user.force_id is not None
-)
-administrator_required = pages_for(lambda user: user.role == Role.ADMINISTRATOR)
+supervisor_required = pages_for(lambda user: user.is_force_supervisor)
+administrator_required = pages_for(lambda user: user.is_administrator)

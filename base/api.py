@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from cases.errors import DomainError, IllegalTransition
+from base.errors import DomainError, IllegalTransition
 
 
 class IsForceStaff(BasePermission):

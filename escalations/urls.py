@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from programmes import escalation_views as views
+from escalations import views
 
 app_name = "escalations"
 

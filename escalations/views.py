@@ -21,20 +21,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.decorators import supervisor_required
 from audit.services import audit_many, audit_record
-from cases.errors import DomainError
+from base.clock import london_date
+from base.errors import DomainError
+from base.pages import supervisor_required
 from cases.models import Exclusion
 from cases.timeline import case_timeline
-from programmes.escalation_forms import DECISION_HINTS, DecisionForm
-from programmes.escalations import (
-    escalation_decide,
-    escalation_get,
-    escalation_queue,
-    escalations_visible_to,
-)
-from programmes.models import Escalation, Programme
-from programmes.rules import ESCALATION_RULES, london_date
+from escalations.forms import DECISION_HINTS, DecisionForm
+from escalations.models import Escalation
+from escalations.rules import ESCALATION_RULES
+from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
+from escalations.services import escalation_decide
+from programmes.models import Programme
 from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
@@ -71,7 +69,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     audit_many(
         user=user,
         action="view",
-        object_type="programmes.escalation",
+        object_type="escalations.escalation",
         rows=[(str(escalation.pk), escalation.referral.case.person_id) for escalation in page],
     )
     now = timezone.now()

@@ -8,7 +8,7 @@ lets exactly one transaction insert a referral's open escalation (INSERT ... ON 
 NOTHING), and every other change (the
 referral flagged, the case awaiting a supervisor, their history and the audit rows) is driven
 from the rows that INSERT returned. A worker killed half-way rolls the whole statement back;
-the next run does it all. The rules are the same as `programmes.rules.breached_rules`.
+the next run does it all. The rules are the same as `escalations.rules.breached_rules`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from celery import current_app
 from django.db import connection, transaction
 from django.utils import timezone
 
+from programmes.notifications import send_soon
+
 OPEN_FOR_SWEEP = ("new", "accepted", "in_progress")
-SEND_NOTIFICATIONS_TASK = "programmes.send_pending_notifications"
 
 SWEEP_SQL = """
 WITH last_decision AS (
@@ -180,7 +180,5 @@ def sweep_deadlines(*, now: datetime | None = None) -> list[Flagged]:
         if flagged:
             # robust: with the broker down the flags stay committed and the error is logged;
             # the outbox waits for the periodic send task.
-            transaction.on_commit(
-                lambda: current_app.send_task(SEND_NOTIFICATIONS_TASK), robust=True
-            )
+            send_soon()
     return flagged

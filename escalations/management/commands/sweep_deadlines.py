@@ -9,9 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from programmes.models import Escalation
-from programmes.rules import LONDON
-from programmes.sweep import sweep_deadlines
+from base.clock import LONDON
+from escalations.models import Escalation
+from escalations.sweep import sweep_deadlines
 
 
 def aware_datetime(value: str) -> datetime:

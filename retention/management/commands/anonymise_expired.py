@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from cases.retention import anonymise_expired, count_expired
-from programmes.rules import LONDON
+from base.clock import LONDON
+from retention.anonymise import anonymise_expired, count_expired
 
 
 def parse_now(value: str) -> datetime:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Role, User
+from base.clock import LONDON, london_date
 from cases.models import Case, CaseStatus, Drug, Force, Person, SchemePolicy
 from cases.reference_data import load_reference_data
 from cases.services import (
@@ -39,8 +40,9 @@ from cases.services import (
     offer_record,
     person_create,
 )
+from escalations.sweep import sweep_deadlines
 from programmes.models import Appointment, GroupSession, Programme, Provider, Referral
-from programmes.rules import LONDON, compute_deadlines, london_date
+from programmes.rules import compute_deadlines
 from programmes.services import (
     appointment_book,
     attendance_record,
@@ -48,7 +50,6 @@ from programmes.services import (
     referral_accept,
     referral_create,
 )
-from programmes.sweep import sweep_deadlines
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (documented demo credential, see README)
 

@@ -9,65 +9,17 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
-from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from audit.services import audit_record
-from cases.errors import DomainError, IllegalTransition
+from base.clock import end_of_day, london_date
+from base.errors import DomainError, IllegalTransition
 from cases.models import CaseOutcome, CaseStatus
 from cases.services import case_lock, case_transition
-from programmes.models import Escalation, Programme, Referral, ReferralStatus
-from programmes.rules import end_of_day, london_date
-from programmes.services import _lock_referral, _open_referral, referral_transition
-
-
-def escalations_visible_to(user: User) -> QuerySet[Escalation]:
-    """Escalations a supervisor may review: their own force's, and nobody else's."""
-    if not user.is_authenticated or user.role != Role.SUPERVISOR or not user.force_id:
-        return Escalation.objects.none()
-    return Escalation.objects.filter(referral__case__force_id=user.force_id)
-
-
-def open_escalation_count(user: User) -> int:
-    """How many of the supervisor's force's escalations wait for a decision (one COUNT)."""
-    return escalations_visible_to(user).filter(decided_at__isnull=True).count()
-
-
-def escalation_queue(
-    user: User, *, tab: str, rule: str, programme_id: int | None
-) -> QuerySet[Escalation]:
-    """One tab of the force's escalations: open ones oldest first, decided ones newest first."""
-    escalations = escalations_visible_to(user).select_related(
-        "referral__case__person", "referral__programme", "decided_by"
-    )
-    if rule:
-        escalations = escalations.filter(rule=rule)
-    if programme_id:
-        escalations = escalations.filter(referral__programme_id=programme_id)
-    if tab == "decided":
-        return escalations.filter(decided_at__isnull=False).order_by("-decided_at", "-id")
-    return escalations.filter(decided_at__isnull=True).order_by("flagged_at", "id")
-
-
-def escalation_get(*, user: User, pk: int) -> Escalation:
-    """One escalation of the supervisor's force, or 404 without saying whether it exists."""
-    escalation = (
-        escalations_visible_to(user)
-        .select_related(
-            "referral__case__person",
-            "referral__programme__provider",
-            "referral__policy",
-            "decided_by",
-            "new_programme",
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if escalation is None:
-        raise Http404("No escalation found")
-    return escalation
+from escalations.models import Escalation
+from programmes.models import Programme, Referral, ReferralStatus
+from programmes.services import referral_lock, referral_open, referral_transition
 
 
 def _long(day: date) -> str:
@@ -109,7 +61,7 @@ def escalation_decide(
         raise DomainError(
             "Give the rationale for the decision: it is kept on the record.", field="rationale"
         )
-    if by.role != Role.SUPERVISOR:
+    if not by.is_force_supervisor:
         raise DomainError("Only a supervisor can decide an escalation.", code="forbidden")
     with transaction.atomic():
         escalation = (
@@ -126,7 +78,7 @@ def escalation_decide(
                 f"This escalation was already decided ({escalation.get_decision_display().lower()}"
                 f") by {escalation.decided_by} on {_long(london_date(escalation.decided_at))}."
             )
-        referral = _lock_referral(escalation.referral)
+        referral = referral_lock(escalation.referral)
         case = case_lock(referral.case)
         reason = f"{Escalation.Decision(decision).label}: {rationale}"
         if decision == Escalation.Decision.EXTEND:
@@ -141,7 +93,7 @@ def escalation_decide(
             referral_transition(
                 referral=referral, to=ReferralStatus.WITHDRAWN, by=by, reason=reason
             )
-            _open_referral(case=case, programme=new_programme, policy=referral.policy, by=by)
+            referral_open(case=case, programme=new_programme, policy=referral.policy, by=by)
             case_transition(case=case, to=CaseStatus.REFERRED, by=by, reason=reason)
             escalation.new_programme = new_programme
         else:

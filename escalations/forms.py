@@ -11,8 +11,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from diversion.widgets import GovUKDateInput
-from programmes.models import Escalation, Programme
+from base.widgets import GovUKDateInput
+from escalations.models import Escalation
+from programmes.models import Programme
 
 # What each decision does, shown as the hint under its radio.
 DECISION_HINTS = {

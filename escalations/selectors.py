@@ -1,0 +1,56 @@
+"""Reads of escalations, scoped to the supervisor's force: another force's is never found."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from escalations.models import Escalation
+
+
+def escalations_visible_to(user: User) -> QuerySet[Escalation]:
+    """Escalations a supervisor may review: their own force's, and nobody else's."""
+    if not user.is_authenticated or not user.is_force_supervisor:
+        return Escalation.objects.none()
+    return Escalation.objects.filter(referral__case__force_id=user.force_id)
+
+
+def open_escalation_count(user: User) -> int:
+    """How many of the supervisor's force's escalations wait for a decision (one COUNT)."""
+    return escalations_visible_to(user).filter(decided_at__isnull=True).count()
+
+
+def escalation_queue(
+    user: User, *, tab: str, rule: str, programme_id: int | None
+) -> QuerySet[Escalation]:
+    """One tab of the force's escalations: open ones oldest first, decided ones newest first."""
+    escalations = escalations_visible_to(user).select_related(
+        "referral__case__person", "referral__programme", "decided_by"
+    )
+    if rule:
+        escalations = escalations.filter(rule=rule)
+    if programme_id:
+        escalations = escalations.filter(referral__programme_id=programme_id)
+    if tab == "decided":
+        return escalations.filter(decided_at__isnull=False).order_by("-decided_at", "-id")
+    return escalations.filter(decided_at__isnull=True).order_by("flagged_at", "id")
+
+
+def escalation_get(*, user: User, pk: int) -> Escalation:
+    """One escalation of the supervisor's force, or 404 without saying whether it exists."""
+    escalation = (
+        escalations_visible_to(user)
+        .select_related(
+            "referral__case__person",
+            "referral__programme__provider",
+            "referral__policy",
+            "decided_by",
+            "new_programme",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if escalation is None:
+        raise Http404("No escalation found")
+    return escalation

@@ -18,9 +18,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, audit_rows
 from base.clock import london_date
 from base.errors import DomainError, IllegalTransition
+from base.sql import Statement
 from cases import rules
 from cases.models import (
     Case,
@@ -263,19 +264,103 @@ def case_transition(
         case.closed_at = timezone.now()
         case.home_office_outcome = home_office_outcome
     case.save(update_fields=["status", "outcome", "closed_at", "home_office_outcome", "updated_at"])
-    CaseStatusChange.objects.create(
-        case=case, from_status=previous, to_status=to, changed_by=by, reason=reason
+    statement = Statement()
+    moved = statement.add(
+        "case_moved",
+        """
+        SELECT %(case_id)s::bigint AS id, %(case_reference)s::text AS reference,
+               %(case_person_id)s::bigint AS person_id, %(case_from)s::text AS from_status,
+               %(case_reason)s::text AS reason, %(case_outcome)s::text AS outcome
+        """,
+        case_id=case.pk,
+        case_reference=case.reference,
+        case_person_id=case.person_id,
+        case_from=previous,
+        case_reason=reason,
+        case_outcome=outcome,
     )
-    audit_record(
-        user=by,
-        action="change",
-        obj=case,
-        object_id=case.reference,
-        person_id=case.person_id,
-        changes={"before": {"status": previous}, "after": {"status": to, "outcome": outcome}},
-        reason=reason,
-    )
+    _case_records(statement, moved=moved, to=to, by=by, at=timezone.now())
+    statement.run()
     return case
+
+
+def case_transition_many(
+    statement: Statement,
+    *,
+    moves: str,
+    to: str,
+    by: User | None,
+    at: datetime,
+    audit: bool = True,
+) -> str:
+    """The set-based form of case_transition, as steps of `statement`.
+
+    Every case in `moves` (a step with id, from_status and reason) that is still in
+    from_status, and may move to `to`, moves there: one UPDATE, one INSERT of history rows and
+    (unless `audit` is false) one of audit rows, the same rows case_transition writes for one.
+    Closing takes an outcome per case, so it is done one case at a time. Returns the step
+    listing the cases moved.
+    """
+    if to == CaseStatus.CLOSED:
+        raise ValueError("Close cases one at a time with case_transition: each needs its outcome.")
+    moved = statement.add(
+        "case_moved",
+        f"""
+        UPDATE cases_case c SET status = %(case_to)s, updated_at = %(case_at)s
+        FROM {moves} m
+        WHERE c.id = m.id AND c.status = m.from_status AND m.from_status IN %(case_may_move)s
+        RETURNING c.id, c.reference, c.person_id, m.from_status, m.reason, c.outcome
+        """,  # noqa: S608 (step names and constants, no input)
+        case_to=to,
+        case_at=at,
+        case_may_move=tuple(s for s in CaseStatus.values if rules.can_transition(s, to)),
+    )
+    _case_records(statement, moved=moved, to=to, by=by, at=at, audit=audit)
+    return moved
+
+
+def _case_records(
+    statement: Statement,
+    *,
+    moved: str,
+    to: str,
+    by: User | None,
+    at: datetime,
+    audit: bool = True,
+) -> None:
+    """The history row and the audit row of each case in `moved` (id, reference, person_id,
+    from_status, reason, outcome) that moved to `to`, as steps of `statement`."""
+    statement.add(
+        "case_history",
+        f"""
+        INSERT INTO cases_casestatuschange
+            (case_id, from_status, to_status, reason, changed_by_id, changed_at)
+        SELECT m.id, m.from_status, %(case_to)s, m.reason, %(case_by)s, %(case_at)s
+        FROM {moved} m
+        """,  # noqa: S608 (step names and constants, no input)
+        case_to=to,
+        case_by=by.pk if by is not None else None,
+        case_at=at,
+        case_type=Case._meta.label_lower,
+    )
+    if audit:
+        audit_rows(
+            statement,
+            name="case_audit",
+            rows=f"""
+            SELECT 'change' AS action, %(case_type)s AS object_type, m.reference AS object_id,
+                   m.person_id,
+                   jsonb_build_object(
+                       'before', jsonb_build_object('status', m.from_status),
+                       'after', jsonb_build_object('status', %(case_to)s::text,
+                                                   'outcome', m.outcome)
+                   ) AS changes,
+                   m.reason
+            FROM {moved} m
+            """,  # noqa: S608 (step names and constants, no input)
+            user=by,
+            at=at,
+        )
 
 
 def policy_rules(policy: SchemePolicy) -> rules.PolicyRules:

@@ -38,7 +38,7 @@ def compute_deadlines(
 
 # Which status a referral may move to from each status.
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"accepted", "declined", "withdrawn"}),
+    "new": frozenset({"accepted", "declined", "flagged", "withdrawn"}),
     "accepted": frozenset({"in_progress", "completed", "flagged", "withdrawn"}),
     "in_progress": frozenset({"completed", "flagged", "withdrawn"}),
     "flagged": frozenset({"new", "accepted", "in_progress", "withdrawn"}),

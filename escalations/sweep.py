@@ -70,8 +70,10 @@ def sweep_statement(now: datetime) -> Statement:
     statement.add(
         "locked",
         """
-        SELECT r.id, r.status, r.reference, r.case_id
+        SELECT r.id, r.status, r.reference, r.case_id, c.status AS case_status,
+               c.reference AS case_reference
         FROM programmes_referral r
+        JOIN cases_case c ON c.id = r.case_id
         WHERE r.id IN (SELECT referral_id FROM due) AND r.status IN %(open)s
         FOR UPDATE OF r SKIP LOCKED
         """,
@@ -104,8 +106,8 @@ def sweep_statement(now: datetime) -> Statement:
     statement.add(
         "case_moves",
         f"""
-        SELECT c.id, c.status AS from_status, f.reason
-        FROM {flagged} f JOIN cases_case c ON c.id = f.case_id
+        SELECT l.case_id AS id, l.case_status AS from_status, f.reason
+        FROM {flagged} f JOIN locked l ON l.id = f.id
         """,  # noqa: S608 (step names and constants, no input)
     )
     # One audit row per flag, the referral's (it names the escalation): the case's move is
@@ -122,10 +124,8 @@ def sweep_statement(now: datetime) -> Statement:
 
 
 FLAGGED_SQL = """
-SELECT i.id, l.reference, c.reference, i.rule
-FROM inserted i
-JOIN locked l ON l.id = i.referral_id
-JOIN cases_case c ON c.id = l.case_id
+SELECT i.id, l.reference, l.case_reference, i.rule
+FROM inserted i JOIN locked l ON l.id = i.referral_id
 ORDER BY i.id
 """
 

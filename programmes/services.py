@@ -10,12 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import audit_record, audit_rows
+from audit.services import audit_record
 from base.clock import LONDON, london_date
 from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
 from cases.models import Case, CaseOutcome, CaseStatus
-from cases.services import case_lock, case_transition, next_reference
+from cases.services import (
+    case_lock,
+    case_transition,
+    next_reference,
+    transition_record,
+    transition_rows,
+)
 from programmes.models import (
     Appointment,
     Attendance,
@@ -133,22 +139,15 @@ def referral_transition(
     previous = referral.status
     referral.status = to
     referral.save(update_fields=["status", "updated_at", "decline_reason", "completed_on"])
-    statement = Statement()
-    moved = statement.add(
-        "referral_moved",
-        """
-        SELECT %(referral_id)s::bigint AS id, %(referral_reference)s::text AS reference,
-               %(referral_person_id)s::bigint AS person_id, %(referral_from)s::text AS from_status,
-               %(referral_reason)s::text AS reason, '{}'::jsonb AS audit_after
-        """,
-        referral_id=referral.pk,
-        referral_reference=referral.reference,
-        referral_person_id=referral.case.person_id,
-        referral_from=previous,
-        referral_reason=reason,
+    transition_record(
+        history=ReferralStatusChange,
+        obj=referral,
+        person_id=referral.case.person_id,
+        from_status=previous,
+        to=to,
+        by=by,
+        reason=reason,
     )
-    _referral_records(statement, moved=moved, to=to, by=by, at=timezone.now())
-    statement.run()
     return referral
 
 
@@ -177,44 +176,8 @@ def referral_transition_many(
         referral_at=at,
         referral_may_move=tuple(s for s in ReferralStatus.values if referral_can_transition(s, to)),
     )
-    _referral_records(statement, moved=moved, to=to, by=by, at=at)
+    transition_rows(statement, history=ReferralStatusChange, moved=moved, to=to, by=by, at=at)
     return moved
-
-
-def _referral_records(
-    statement: Statement, *, moved: str, to: str, by: User | None, at: datetime
-) -> None:
-    """The history row and the audit row of each referral in `moved` (id, reference,
-    person_id, from_status, reason, audit_after) that moved to `to`, as steps of `statement`."""
-    statement.add(
-        "referral_history",
-        f"""
-        INSERT INTO programmes_referralstatuschange
-            (referral_id, from_status, to_status, reason, changed_by_id, changed_at)
-        SELECT m.id, m.from_status, %(referral_to)s, m.reason, %(referral_by)s, %(referral_at)s
-        FROM {moved} m
-        """,  # noqa: S608 (step names and constants, no input)
-        referral_to=to,
-        referral_by=by.pk if by is not None else None,
-        referral_at=at,
-        referral_type=Referral._meta.label_lower,
-    )
-    audit_rows(
-        statement,
-        name="referral_audit",
-        rows=f"""
-        SELECT 'change' AS action, %(referral_type)s AS object_type, m.reference AS object_id,
-               m.person_id,
-               jsonb_build_object(
-                   'before', jsonb_build_object('status', m.from_status),
-                   'after', jsonb_build_object('status', %(referral_to)s::text) || m.audit_after
-               ) AS changes,
-               m.reason
-        FROM {moved} m
-        """,  # noqa: S608 (step names and constants, no input)
-        user=by,
-        at=at,
-    )
 
 
 def _touch(referral: Referral) -> None:

@@ -33,11 +33,20 @@ from typing import Any
 from django.db import connection
 
 from base.clock import london_day_in_words
+from escalations.models import Escalation
 from programmes.models import ReferralStatus
 from programmes.rules import counts_as_sql, referral_can_transition
 
-# The rules, most serious first: an escalation is named after the first that fired.
-RULES = ("too_many_absences", "completion_missed", "first_appointment_missed")
+# The rules, most serious first: an escalation is named after the first that fired. Each is
+# also the name of the query's column that says whether it fired.
+RULES = tuple(
+    rule.value
+    for rule in (
+        Escalation.Rule.TOO_MANY_ABSENCES,
+        Escalation.Rule.COMPLETION_MISSED,
+        Escalation.Rule.FIRST_APPOINTMENT_MISSED,
+    )
+)
 
 # The referrals the rule judges: those in a programme, which the sweep may flag.
 OPEN = tuple(
@@ -171,8 +180,6 @@ class Breach:
     def explain(self, *, named: str, late_counts_as_attended: bool) -> list[Fact]:
         """Every rule that fired with the facts that made it fire: `named` (the rule the
         escalation is named after) first, then the others, most serious first."""
-        from escalations.models import Escalation  # the rules' labels
-
         absences = self.unexcused_absences
         first_due = london_day_in_words(self.first_appointment_due)
         completion_due = london_day_in_words(self.completion_due)

@@ -7,7 +7,8 @@ many referrals there are, and is safe to run twice or on two workers at once:
    breaking a rule, and not already waiting for a decision;
 2. `locked`: each of them locked (FOR UPDATE SKIP LOCKED), re-checking its status, so a
    referral being changed right now (say, completed by its provider) is skipped, and one
-   changed since the statement's snapshot is judged by its new status;
+   changed since the statement's snapshot is re-checked against its new status: a completed
+   referral is never flagged;
 3. `inserted`: its escalation, with the facts the rule found; the partial unique index
    `one_open_escalation_per_referral` lets exactly one transaction insert a referral's open
    escalation (INSERT ... ON CONFLICT DO NOTHING);

@@ -89,17 +89,17 @@ def search(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         filters = form.to_filter()
         page = Paginator(audit_events(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+        events = _annotate(page)
         context.update(
-            searched=True,
-            page_obj=page,
-            events=_annotate(page),
-            filtered=bool(filters.as_json()),
+            searched=True, page_obj=page, events=events, filtered=bool(filters.as_json())
         )
+        # The page names the people its rows are about: record whom it showed.
+        shown = sorted({event.person_id for event in events if event.person is not None})
         audit_record(
             user=request.user,
             action=AuditEvent.Action.VIEW,
             object_type=AUDIT_OBJECT_TYPE,
-            changes={"filter": filters.as_json(), "page": page.number},
+            changes={"filter": filters.as_json(), "page": page.number, "found": shown},
         )
     return render(request, "audit/search.html", context)
 

@@ -87,6 +87,36 @@ def case_get(*, user: User, reference: str) -> Case:
     return case
 
 
+class ClosedCaseNeedsReason(Exception):
+    """A closed case is opened only with a reason, which goes into the audit trail."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(f"Case {case.reference} is closed: give the reason for opening it.")
+        self.case = case
+
+
+def case_shown(*, user: User, reference: str, reason: str = "") -> Case:
+    """One case, as `case_get`, for a page or endpoint that shows it and its person.
+
+    The read is audited here ("view", naming the person, with the reason given), so no page
+    that shows a case can forget it. A closed case needs a reason: without one this raises
+    ClosedCaseNeedsReason and writes nothing.
+    """
+    case = case_get(user=user, reference=reference)
+    reason = reason.strip()
+    if case.is_closed and not reason:
+        raise ClosedCaseNeedsReason(case)
+    audit_record(
+        user=user,
+        action="view",
+        obj=case,
+        object_id=case.reference,
+        person_id=case.person_id,
+        reason=reason,
+    )
+    return case
+
+
 @dataclass
 class PersonMatches:
     exact: Person | None

@@ -169,24 +169,16 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     A closed case is opened only with a reason, asked once and kept for half an hour; the
     reason goes into the audit row of every view it covers.
     """
-    case = selectors.case_get(user=request.user, reference=reference)
-    reason = ""
-    if case.is_closed:
-        reason = _closed_case_reason(request, case)
-        if not reason:
-            form = forms.ClosedCaseReasonForm(request.POST or None)
-            if request.method == "POST" and form.is_valid():
-                _grant_closed_case(request, case, form.cleaned_data["reason"])
-                return redirect("cases:detail", reference=case.reference)
-            return render(request, "cases/closed_case_reason.html", {"case": case, "form": form})
-    audit_record(
-        user=request.user,
-        action="view",
-        obj=case,
-        object_id=case.reference,
-        person_id=case.person_id,
-        reason=reason,
-    )
+    try:
+        case = selectors.case_shown(
+            user=request.user, reference=reference, reason=_closed_case_reason(request, reference)
+        )
+    except selectors.ClosedCaseNeedsReason as closed:
+        form = forms.ClosedCaseReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            _grant_closed_case(request, closed.case, form.cleaned_data["reason"])
+            return redirect("cases:detail", reference=closed.case.reference)
+        return render(request, "cases/closed_case_reason.html", {"case": closed.case, "form": form})
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
     context = {
         "case": case,
@@ -219,9 +211,9 @@ def _grant_closed_case(request: HttpRequest, case, reason: str) -> None:
     request.session["closed_case_reasons"] = grants
 
 
-def _closed_case_reason(request: HttpRequest, case) -> str:
+def _closed_case_reason(request: HttpRequest, reference: str) -> str:
     """The reason given for opening this closed case in the last half hour, if any."""
-    grant = request.session.get("closed_case_reasons", {}).get(case.reference)
+    grant = request.session.get("closed_case_reasons", {}).get(reference)
     if grant and time.time() - grant["at"] < CLOSED_CASE_GRANT_SECONDS:
         return grant["reason"]
     return ""
@@ -247,7 +239,10 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
 @force_staff_required
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
     """Record the offer of diversion and the person's answer and consent."""
-    case = selectors.case_get(user=request.user, reference=reference)
+    try:
+        case = selectors.case_shown(user=request.user, reference=reference)
+    except selectors.ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
     if case.status not in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED):
         messages.info(request, "An offer can only be recorded for an eligible person")
         return redirect("cases:detail", reference=case.reference)

@@ -55,21 +55,69 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.none()
 
 
+MIN_NAME_LETTERS = 2  # a name search needs this many letters: one letter matches too many
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What a case-list search box holds: a reference to look up exactly, a name to match."""
+
+    text: str
+    problem: str = ""  # why the search cannot run, for the page to say
+
+    @property
+    def looks_like_reference(self) -> bool:
+        # Names have no digits; case, custody and crime references all do.
+        return any(character.isdigit() for character in self.text)
+
+
+def case_search(query: str) -> CaseSearch:
+    """Read a search box: trimmed, at most 100 characters, with a problem when it is unusable."""
+    text = query.strip()[:100]
+    letters = sum(character.isalpha() for character in text)
+    if text and not any(character.isdigit() for character in text) and letters < MIN_NAME_LETTERS:
+        return CaseSearch(
+            text,
+            problem=f"Enter at least {MIN_NAME_LETTERS} letters of a name, or a case, custody "
+            "or crime reference.",
+        )
+    return CaseSearch(text)
+
+
+def people_named(name: str) -> QuerySet[Person]:
+    """People whose folded name is close to the folded `name` (pg_trgm similarity at least
+    NAME_MATCH_THRESHOLD). The % operator lets the trigram index find the candidates."""
+    key = NameKey(Value(name))
+    return Person.objects.annotate(similarity=TrigramSimilarity("name_key", key)).filter(
+        name_key__trigram_similar=key, similarity__gte=NAME_MATCH_THRESHOLD
+    )
+
+
 def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case]:
-    """The user's cases, newest first, filtered by a search of name or reference."""
+    """The user's cases, newest first, filtered by a search of name or reference.
+
+    A search finds the case reference, custody record number or crime reference exactly (any
+    letter case), each through its own index, and, when it holds no digit (names have none),
+    the people whose name is close to it, through the trigram index. An unusable search (see
+    case_search) finds nothing.
+    """
     cases = cases_visible_to(user).select_related("person")
     if status:
         cases = cases.filter(status=status)
-    query = query.strip()
-    if query:
-        cases = cases.annotate(
-            name_similarity=TrigramSimilarity("person__name_key", NameKey(Value(query)))
-        ).filter(
-            Q(reference__iexact=query)
-            | Q(custody_record_number__iexact=query)
-            | Q(crime_reference__iexact=query)
-            | Q(name_similarity__gte=NAME_MATCH_THRESHOLD)
-        )
+    search = case_search(query)
+    if search.problem:
+        return cases.none()
+    if search.text:
+        found = Case.objects.filter(reference=search.text.upper()).values("pk")
+        others = [
+            Case.objects.filter(custody_record_number__iexact=search.text).values("pk"),
+            Case.objects.filter(crime_reference__iexact=search.text).values("pk"),
+        ]
+        if not search.looks_like_reference:
+            others.append(
+                Case.objects.filter(person__in=people_named(search.text).values("pk")).values("pk")
+            )
+        cases = cases.filter(pk__in=found.union(*others))
     return cases.order_by("-created_at", "-id")
 
 

@@ -8,7 +8,6 @@ import time
 
 from django.contrib import messages
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
+from base.paging import list_page
 from cases import forms, selectors, services
 from cases.extensions import case_sections
 from cases.models import CaseStatus, Exclusion, Person
@@ -45,12 +45,13 @@ def _person_from_token(token: str, user) -> Person:
 @force_staff_required
 def case_list(request: HttpRequest) -> HttpResponse:
     """The force's cases, newest first, searchable by name or reference."""
-    query = request.GET.get("q", "").strip()[:100]
+    search = selectors.case_search(request.GET.get("q", ""))
+    query = search.text
     status = request.GET.get("status", "")
     if status not in CaseStatus.values:
         status = ""
     cases = selectors.case_list(user=request.user, query=query, status=status)
-    page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    page = list_page(cases, request.GET.get("page"), per_page=25, noun="cases")
     if query:
         # Not the words typed (often a name): the audit log outlives personal data. The cases
         # shown are each recorded below.
@@ -69,7 +70,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/case_list.html",
-        {"page_obj": page, "query": query, "status": status, "statuses": CaseStatus.choices},
+        {
+            "page_obj": page,
+            "query": query,
+            "search_problem": search.problem,
+            "status": status,
+            "statuses": CaseStatus.choices,
+        },
     )
 
 

@@ -290,17 +290,17 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
     record with the same folded name and date of birth. Other forces' references are withheld.
     """
     person = case.person
-    same_name_and_birth = Q(
-        person__name_key=person.name_key, person__date_of_birth=person.date_of_birth
-    )
+    same_name_and_birth = Q(name_key=person.name_key, date_of_birth=person.date_of_birth)
     if not person.name_key:
         same_name_and_birth = Q(pk__in=[])  # a name with no letters matches nobody by name
     elif person.pnc_id:
         # Two records with different PNC IDs are different people, whatever their names.
-        same_name_and_birth &= Q(person__pnc_id="") | Q(person__pnc_id=person.pnc_id)
-    same_person = Q(person_id=person.pk) | same_name_and_birth
+        same_name_and_birth &= Q(pnc_id="") | Q(pnc_id=person.pnc_id)
+    # The people first (their primary key and date of birth are indexed), then their cases
+    # (by the person index): never a scan of every case.
+    same_people = Person.objects.filter(Q(pk=person.pk) | same_name_and_birth).values("pk")
     earlier = (
-        Case.objects.filter(same_person, offence_date__lte=case.offence_date)
+        Case.objects.filter(person__in=same_people, offence_date__lte=case.offence_date)
         .exclude(pk=case.pk)
         .select_related("force", "person")
         .annotate(diverted=DIVERTED)

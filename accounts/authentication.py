@@ -11,7 +11,6 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import ApiToken, hash_token
 
-
 # How stale a token's "last used" may be: recorded at most once in this time, not per request.
 LAST_USED_PRECISION = timedelta(minutes=5)
 

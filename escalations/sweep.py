@@ -71,7 +71,7 @@ def sweep_statement(now: datetime) -> Statement:
     statement.add(
         "locked",
         """
-        SELECT r.id, r.status, r.reference, r.case_id, c.status AS case_status,
+        SELECT r.id, r.status, r.reference, r.case_id, c.person_id, c.status AS case_status,
                c.reference AS case_reference
         FROM programmes_referral r
         JOIN cases_case c ON c.id = r.case_id
@@ -94,7 +94,7 @@ def sweep_statement(now: datetime) -> Statement:
     statement.add(
         "referral_moves",
         """
-        SELECT i.referral_id AS id, l.status AS from_status,
+        SELECT i.referral_id AS id, l.status AS from_status, l.person_id,
                %(sweep_reasons)s::jsonb ->> i.rule AS reason,
                jsonb_build_object('escalation', i.id) AS audit_after
         FROM inserted i JOIN locked l ON l.id = i.referral_id

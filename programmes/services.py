@@ -156,20 +156,20 @@ def referral_transition_many(
 ) -> str:
     """The set-based form of referral_transition, as steps of `statement`.
 
-    Every referral in `moves` (a step with id, from_status, reason, and audit_after: a JSON
-    object added to the audit row's "after") that is still in from_status, and may move to
-    `to`, moves there: one UPDATE, one INSERT of history rows and one of audit rows, the same
-    rows referral_transition writes for one. Returns the step listing the referrals moved
-    (id, reference, case_id, person_id, from_status, reason, audit_after).
+    Every referral in `moves` (a step with id, from_status, person_id (of its case), reason,
+    and audit_after: a JSON object added to the audit row's "after") that is still in
+    from_status, and may move to `to`, moves there: one UPDATE, one INSERT of history rows and
+    one of audit rows, the same rows referral_transition writes for one. Returns the step
+    listing the referrals moved (id, reference, case_id, person_id, from_status, reason,
+    audit_after).
     """
     moved = statement.add(
         "referral_moved",
         f"""
         UPDATE programmes_referral r SET status = %(referral_to)s, updated_at = %(referral_at)s
-        FROM {moves} m, cases_case c
-        WHERE r.id = m.id AND c.id = r.case_id
-          AND r.status = m.from_status AND m.from_status IN %(referral_may_move)s
-        RETURNING r.id, r.reference, r.case_id, c.person_id, m.from_status, m.reason,
+        FROM {moves} m
+        WHERE r.id = m.id AND r.status = m.from_status AND m.from_status IN %(referral_may_move)s
+        RETURNING r.id, r.reference, r.case_id, m.person_id, m.from_status, m.reason,
                   m.audit_after
         """,  # noqa: S608 (step names and constants, no input)
         referral_to=to,

@@ -73,9 +73,10 @@ def move_referrals(ids: list[int], *, to: str, by: User | None, at: datetime) ->
     statement.add(
         "moves",
         """
-        SELECT r.id, r.status AS from_status, %(reason)s::text AS reason,
+        SELECT r.id, r.status AS from_status, c.person_id, %(reason)s::text AS reason,
                '{}'::jsonb AS audit_after
-        FROM programmes_referral r WHERE r.id = ANY(%(ids)s)
+        FROM programmes_referral r JOIN cases_case c ON c.id = r.case_id
+        WHERE r.id = ANY(%(ids)s)
         """,
         ids=ids,
         reason=REASON,

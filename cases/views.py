@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
-from cases import forms, selectors, services
+from cases import forms, rules, selectors, services
 from cases.extensions import case_sections
-from cases.models import CaseStatus, Exclusion, Person
+from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
 
 PERSON_TOKEN_SALT = "cases.person-choice"  # noqa: S105 (a namespace, not a secret)
@@ -188,21 +188,15 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         reason=reason,
     )
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
+    offer = case.offers.first()
     context = {
         "case": case,
         "person": case.person,
         "decision": decision,
-        "offer": case.offers.first(),
+        "offer": offer,
         "timeline": case_timeline(case),
         "circumstances": [Exclusion(c).label for c in case.circumstances],
-        "can_check": case.status in (CaseStatus.LOGGED, CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
-        "can_offer": case.status in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED),
-        "can_refer": case.status == CaseStatus.ACCEPTED,
-        "can_close": case.status == CaseStatus.INELIGIBLE,
-        "can_override": decision is not None
-        and decision.overridden_at is None
-        and request.user.is_force_supervisor
-        and case.status in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
+        "actions": rules.case_actions_for(case, request.user, decision=decision, offer=offer),
     }
     for section in case_sections():
         context.update(section.context(case))
@@ -248,7 +242,8 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
     """Record the offer of diversion and the person's answer and consent."""
     case = selectors.case_get(user=request.user, reference=reference)
-    if case.status not in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED):
+    pending = case.offers.filter(response=Offer.Response.PENDING).first()
+    if rules.OFFER not in rules.case_actions_for(case, request.user, offer=pending):
         messages.info(request, "An offer can only be recorded for an eligible person")
         return redirect("cases:detail", reference=case.reference)
     form = forms.OfferForm(request.POST or None)

@@ -13,6 +13,7 @@ from accounts.models import User
 from audit.services import audit_record
 from base.clock import LONDON, london_date
 from base.errors import DomainError, IllegalTransition
+from cases import rules as case_rules
 from cases.models import Case, CaseOutcome, CaseStatus
 from cases.services import case_lock, case_transition, next_reference
 from programmes.models import (
@@ -38,11 +39,11 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
     The deadlines come from the policy version that decided eligibility, counted from the
     offence or the referral as that policy says, in Europe/London working days.
     """
-    if not by.is_force_staff or by.force_id != case.force_id:
+    if not case_rules.works_on(case, by):
         raise DomainError("Only the case's force can refer it to a programme.", code="forbidden")
     with transaction.atomic():
         case = case_lock(case)
-        if case.status != CaseStatus.ACCEPTED:
+        if case_rules.REFER not in case_rules.case_actions_for(case, by):
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "whose offer was accepted can be referred."

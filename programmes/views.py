@@ -25,7 +25,7 @@ from audit.services import audit_many, audit_record
 from base.clock import london_date
 from base.errors import DomainError
 from base.pages import force_staff_required, provider_staff_required
-from cases.models import CaseStatus
+from cases import rules as case_rules
 from cases.selectors import case_get
 from programmes import forms, selectors, services
 from programmes.models import Appointment, Attendance, Referral, ReferralStatus
@@ -484,7 +484,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def refer(request: HttpRequest, reference: str) -> HttpResponse:
     """Choose a programme serving the force and create the referral with its deadlines."""
     case = case_get(user=request.user, reference=reference)
-    if case.status != CaseStatus.ACCEPTED:
+    if case_rules.REFER not in case_rules.case_actions_for(case, request.user):
         messages.info(request, "Only a case whose offer was accepted can be referred")
         return redirect("cases:detail", reference=case.reference)
     programmes = selectors.programmes_serving(case.force_id)

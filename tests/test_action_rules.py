@@ -12,6 +12,8 @@ import pytest
 
 from cases.models import CaseStatus
 from cases.rules import case_actions
+from programmes.models import ReferralStatus
+from programmes.rules import appointment_actions, referral_actions
 
 # The case's status: what an officer may do, and what a supervisor may do while the latest
 # eligibility decision is open and an offer waits for its answer.
@@ -73,3 +75,82 @@ def test_nobody_outside_the_case_force_may_do_anything_with_it(status: str) -> N
         case_actions(status, staff=False, supervisor=True, decision_open=True, offer_pending=True)
         == frozenset()
     )
+
+
+# Referrals ----------------------------------------------------------------------------------
+
+# The referral's status: what staff of the provider running its programme may do there.
+REFERRAL_ACTIONS: dict[str, set[str]] = {
+    "new": {"accept", "decline"},
+    "accepted": {"book", "complete"},
+    "in_progress": {"book", "complete"},
+    "flagged": {"book"},  # the person may still attend while a supervisor decides
+    "declined": set(),
+    "completed": set(),
+    "withdrawn": set(),
+}
+
+
+def test_the_referral_table_lists_every_status() -> None:
+    assert set(REFERRAL_ACTIONS) == set(ReferralStatus.values)
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_the_provider_may_do_what_the_referral_status_allows(status: str) -> None:
+    assert referral_actions(status, provider=True) == REFERRAL_ACTIONS[status]
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_nobody_but_the_provider_may_act_on_a_referral(status: str) -> None:
+    assert referral_actions(status, provider=False) == frozenset()
+
+
+# Appointments -------------------------------------------------------------------------------
+
+BOOKED_AHEAD = {
+    "provider": True,
+    "booked": True,
+    "attendance_recorded": False,
+    "on_group_session": False,
+    "started": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        pytest.param({}, {"reschedule", "cancel"}, id="booked, not started"),
+        pytest.param({"started": True}, {"reschedule", "cancel", "record"}, id="started"),
+        pytest.param(
+            {"started": True, "attendance_recorded": True}, {"record"}, id="attendance recorded"
+        ),
+        pytest.param({"attendance_recorded": True}, set(), id="recorded, then moved ahead"),
+        pytest.param({"on_group_session": True}, {"cancel"}, id="group-session place"),
+        pytest.param(
+            {"on_group_session": True, "started": True},
+            {"cancel", "record"},
+            id="group session started",
+        ),
+        pytest.param({"booked": False, "started": True}, set(), id="cancelled"),
+        pytest.param({"provider": False, "started": True}, set(), id="not the provider"),
+    ],
+)
+def test_what_the_provider_may_do_with_an_appointment(
+    facts: dict[str, bool], expected: set[str]
+) -> None:
+    assert appointment_actions(**{**BOOKED_AHEAD, **facts}, referral_status="accepted") == expected
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_attendance_is_recorded_only_while_the_referral_is_open_to_bookings(status: str) -> None:
+    started = {**BOOKED_AHEAD, "started": True, "attendance_recorded": True}
+    expected = {"record"} if "book" in REFERRAL_ACTIONS[status] else set()
+
+    assert appointment_actions(**started, referral_status=status) == expected
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_an_appointment_can_be_moved_or_cancelled_whatever_the_referral_status(
+    status: str,
+) -> None:
+    assert appointment_actions(**BOOKED_AHEAD, referral_status=status) == {"reschedule", "cancel"}

@@ -29,7 +29,7 @@ from cases.models import Exclusion
 from cases.timeline import case_timeline
 from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
-from escalations.rules import ESCALATION_RULES
+from escalations.rules import ESCALATION_RULES, SUMMARY, escalation_actions_for
 from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
 from escalations.services import escalation_decide
 from programmes.models import Programme
@@ -208,6 +208,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         obj=escalation,
         person_id=case.person_id,
     )
+    actions = escalation_actions_for(escalation, request.user)
     decisions = [
         {
             "value": value,
@@ -216,6 +217,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "radio": radio,
         }
         for (value, label), radio in zip(Escalation.Decision.choices, form["decision"], strict=True)
+        if value in actions
     ]
     context = {
         "escalation": escalation,
@@ -230,6 +232,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": case_timeline(case),
         "form": form,
         "decisions": decisions,
+        "actions": actions,
         "extensions_left": max(referral.policy.max_extensions - referral.extensions, 0),
     }
     return render(request, "escalations/detail.html", context)
@@ -239,7 +242,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable case summary for the prosecution file, once the decision is to prosecute."""
     escalation = escalation_get(user=request.user, pk=pk)
-    if escalation.decision != Escalation.Decision.PROSECUTE:
+    if SUMMARY not in escalation_actions_for(escalation, request.user):
         raise Http404("No case summary: the decision was not to prosecute")
     referral = escalation.referral
     case = referral.case

@@ -12,6 +12,7 @@ import pytest
 
 from cases.models import CaseStatus
 from cases.rules import case_actions
+from escalations.rules import escalation_actions
 from programmes.models import ReferralStatus
 from programmes.rules import appointment_actions, referral_actions
 
@@ -154,3 +155,44 @@ def test_an_appointment_can_be_moved_or_cancelled_whatever_the_referral_status(
     status: str,
 ) -> None:
     assert appointment_actions(**BOOKED_AHEAD, referral_status=status) == {"reschedule", "cancel"}
+
+
+# Escalations --------------------------------------------------------------------------------
+
+DECISIONS = {"prosecute", "extend", "re_refer", "no_further_action"}
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        pytest.param({"extensions_left": 1}, DECISIONS, id="open"),
+        pytest.param({"extensions_left": 0}, DECISIONS - {"extend"}, id="open, no extension left"),
+        pytest.param(
+            {"extensions_left": -1}, DECISIONS - {"extend"}, id="open, the policy lowered"
+        ),
+        pytest.param(
+            {"decided": True, "decision": "prosecute"}, {"summary"}, id="decided: prosecute"
+        ),
+        pytest.param({"decided": True, "decision": "extend"}, set(), id="decided: extend"),
+        pytest.param({"decided": True, "decision": "re_refer"}, set(), id="decided: re-refer"),
+        pytest.param(
+            {"decided": True, "decision": "no_further_action"}, set(), id="decided: no action"
+        ),
+    ],
+)
+def test_what_a_supervisor_may_do_with_an_escalation(
+    facts: dict[str, object], expected: set[str]
+) -> None:
+    state = {"decided": False, "decision": "", "extensions_left": 1, **facts}
+
+    assert escalation_actions(supervisor=True, **state) == expected
+
+
+@pytest.mark.parametrize("decided", [False, True])
+def test_nobody_but_a_supervisor_of_the_force_may_act_on_an_escalation(decided: bool) -> None:
+    assert (
+        escalation_actions(
+            supervisor=False, decided=decided, decision="prosecute", extensions_left=1
+        )
+        == frozenset()
+    )

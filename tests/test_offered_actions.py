@@ -151,15 +151,18 @@ def test_the_case_page_offers_exactly_what_the_services_allow(
         assert response.status_code == (200 if action in expected else 302), action
 
 
+@pytest.mark.parametrize(
+    ("role", "force"), [(Role.SUPERVISOR, "DUR"), (Role.ANALYST, "TVP")], ids=["DUR", "analyst"]
+)
 @pytest.mark.parametrize("status", CASE_ACTIONS)
-def test_another_force_can_neither_see_nor_act_on_a_case(
-    status: str, officer: User, policy, programme
+def test_nobody_but_the_forces_staff_can_see_or_act_on_a_case(
+    status: str, role: str, force: str, officer: User, policy, programme
 ) -> None:
-    durham = factories.UserFactory(role=Role.SUPERVISOR, force=factories.force("DUR"))
+    outsider = factories.UserFactory(role=role, force=factories.force(force))
     case = case_in(status, by=officer, policy=policy)
 
-    assert signed_in(durham).get(f"/cases/{case.reference}/").status_code == 404
-    assert case_services_allow(case, durham, programme) == set()
+    assert signed_in(outsider).get(f"/cases/{case.reference}/").status_code == 404
+    assert case_services_allow(case, outsider, programme) == set()
 
 
 # Referrals ----------------------------------------------------------------------------------

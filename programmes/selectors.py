@@ -209,7 +209,7 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
     """Everyone booked on a session, by name, with their current attendance."""
     return list(
         session.appointments.filter(status=Appointment.Status.BOOKED)
-        .select_related("referral__case__person", "referral__policy")
+        .select_related("referral__case__person", "referral__policy", "referral__programme")
         .prefetch_related(
             Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
         )

@@ -443,8 +443,19 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         object_type="programmes.referral",
         rows=[(b.referral.reference, b.referral.case.person_id) for b in bookings],
     )
-    form = forms.GroupAttendanceForm(_posted(request), bookings=bookings)
-    started = session.starts_at <= timezone.now()
+    now = timezone.now()
+    started = session.starts_at <= now
+    # Only bookings whose attendance may be recorded get a row; a referral that has ended since
+    # it was booked takes no more attendance (programmes/rules.py appointment_actions).
+    recordable = [
+        booking
+        for booking in bookings
+        if rules.RECORD
+        in rules.appointment_actions_for(
+            booking, request.user, attendance_recorded=bool(booking.attendance.all()), now=now
+        )
+    ]
+    form = forms.GroupAttendanceForm(_posted(request), bookings=recordable)
     if request.method == "POST" and form.is_valid():
         outcomes = form.outcomes()
         if not outcomes:
@@ -475,10 +486,18 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for booking, current in form.rows
     ]
+    closed = [booking for booking in bookings if booking not in recordable] if started else []
     return render(
         request,
         "programmes/session_detail.html",
-        {"session": session, "form": form, "rows": rows, "started": started},
+        {
+            "session": session,
+            "form": form,
+            "rows": rows,
+            "bookings": bookings,
+            "closed": closed,
+            "started": started,
+        },
     )
 
 

@@ -31,7 +31,7 @@ from escalations.models import Escalation
 from escalations.services import escalation_decide
 from programmes import services as provider
 from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatus
-from programmes.services import referral_create
+from programmes.services import GroupOutcome, referral_create
 from tests import factories
 from tests.test_action_rules import CASE_ACTIONS, REFERRAL_ACTIONS
 
@@ -332,6 +332,31 @@ def test_each_appointment_offers_exactly_what_the_services_allow(status: str, po
         expected = APPOINTMENT_KINDS[kind] - (set() if takes_attendance else {"record"})
         assert appointment_page_offers(html, referral, appointment) == expected, kind
         assert appointment_services_allow(appointment, staff) == expected, kind
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_the_group_session_page_offers_attendance_exactly_where_the_service_takes_it(
+    status: str, policy
+) -> None:
+    referral = referral_in(status, policy=policy)
+    staff = factories.provider_staff(referral.programme.provider)
+    place = appointments_of(referral)["group session"]
+    session = place.group_session
+    takes_attendance = "book" in REFERRAL_ACTIONS[status]
+
+    html = page(signed_in(staff), f"/provider/sessions/{session.pk}/")
+    outcome = GroupOutcome(outcome="attended")
+
+    assert (f'data-appointment="{place.pk}"' in html) is takes_attendance
+    assert ("Attendance cannot be recorded for:" in html) is not takes_attendance
+    assert (
+        allowed(
+            lambda: provider.group_attendance_record(
+                session=session, by=staff, outcomes={place.pk: outcome}
+            )
+        )
+        is takes_attendance
+    )
 
 
 def test_another_provider_can_do_nothing_with_an_appointment(policy) -> None:

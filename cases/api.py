@@ -20,7 +20,15 @@ from audit.services import audit_many, audit_record
 from base.api import IsForceStaff
 from cases import api_docs as docs
 from cases.models import Case
-from cases.selectors import case_get, case_list, cases_visible_to, latest_decision, people_search
+from cases.selectors import (
+    ClosedCaseNeedsReason,
+    case_get,
+    case_list,
+    case_shown,
+    cases_visible_to,
+    latest_decision,
+    people_search,
+)
 from cases.serializers import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -103,20 +111,13 @@ class CaseViewSet(GenericViewSet):
         return Response(CaseDetailSerializer(case).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, reference: str) -> Response:
-        case = case_get(user=request.user, reference=reference)
-        reason = request.query_params.get("reason", "").strip()[:500]
-        if case.is_closed and not reason:
+        reason = request.query_params.get("reason", "")[:500]
+        try:
+            case = case_shown(user=request.user, reference=reference, reason=reason)
+        except ClosedCaseNeedsReason as error:
             raise ValidationError(
                 {"reason": ["This case is closed: give ?reason= for opening it (it is audited)."]}
-            )
-        audit_record(
-            user=request.user,
-            action="view",
-            obj=case,
-            object_id=case.reference,
-            person_id=case.person_id,
-            reason=reason,
-        )
+            ) from error
         context = {"latest_eligibility": latest_decision(case)}
         return Response(CaseDetailSerializer(case, context=context).data)
 

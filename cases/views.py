@@ -8,7 +8,6 @@ import time
 
 from django.contrib import messages
 from django.core import signing
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
+from base.paging import list_page
 from cases import forms, rules, selectors, services
 from cases.extensions import case_sections
 from cases.models import CaseStatus, Exclusion, Offer, Person
@@ -45,12 +45,13 @@ def _person_from_token(token: str, user) -> Person:
 @force_staff_required
 def case_list(request: HttpRequest) -> HttpResponse:
     """The force's cases, newest first, searchable by name or reference."""
-    query = request.GET.get("q", "").strip()[:100]
+    search = selectors.case_search(request.GET.get("q", ""))
+    query = search.text
     status = request.GET.get("status", "")
     if status not in CaseStatus.values:
         status = ""
     cases = selectors.case_list(user=request.user, query=query, status=status)
-    page = Paginator(cases, 25).get_page(request.GET.get("page"))
+    page = list_page(cases, request.GET.get("page"), per_page=25, noun="cases")
     if query:
         # Not the words typed (often a name): the audit log outlives personal data. The cases
         # shown are each recorded below.
@@ -69,7 +70,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/case_list.html",
-        {"page_obj": page, "query": query, "status": status, "statuses": CaseStatus.choices},
+        {
+            "page_obj": page,
+            "query": query,
+            "search_problem": search.problem,
+            "status": status,
+            "statuses": CaseStatus.choices,
+        },
     )
 
 
@@ -169,24 +176,16 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     A closed case is opened only with a reason, asked once and kept for half an hour; the
     reason goes into the audit row of every view it covers.
     """
-    case = selectors.case_get(user=request.user, reference=reference)
-    reason = ""
-    if case.is_closed:
-        reason = _closed_case_reason(request, case)
-        if not reason:
-            form = forms.ClosedCaseReasonForm(request.POST or None)
-            if request.method == "POST" and form.is_valid():
-                _grant_closed_case(request, case, form.cleaned_data["reason"])
-                return redirect("cases:detail", reference=case.reference)
-            return render(request, "cases/closed_case_reason.html", {"case": case, "form": form})
-    audit_record(
-        user=request.user,
-        action="view",
-        obj=case,
-        object_id=case.reference,
-        person_id=case.person_id,
-        reason=reason,
-    )
+    try:
+        case = selectors.case_shown(
+            user=request.user, reference=reference, reason=_closed_case_reason(request, reference)
+        )
+    except selectors.ClosedCaseNeedsReason as closed:
+        form = forms.ClosedCaseReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            _grant_closed_case(request, closed.case, form.cleaned_data["reason"])
+            return redirect("cases:detail", reference=closed.case.reference)
+        return render(request, "cases/closed_case_reason.html", {"case": closed.case, "form": form})
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
     offer = case.offers.first()
     context = {
@@ -213,9 +212,9 @@ def _grant_closed_case(request: HttpRequest, case, reason: str) -> None:
     request.session["closed_case_reasons"] = grants
 
 
-def _closed_case_reason(request: HttpRequest, case) -> str:
+def _closed_case_reason(request: HttpRequest, reference: str) -> str:
     """The reason given for opening this closed case in the last half hour, if any."""
-    grant = request.session.get("closed_case_reasons", {}).get(case.reference)
+    grant = request.session.get("closed_case_reasons", {}).get(reference)
     if grant and time.time() - grant["at"] < CLOSED_CASE_GRANT_SECONDS:
         return grant["reason"]
     return ""
@@ -241,7 +240,10 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
 @force_staff_required
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
     """Record the offer of diversion and the person's answer and consent."""
-    case = selectors.case_get(user=request.user, reference=reference)
+    try:
+        case = selectors.case_shown(user=request.user, reference=reference)
+    except selectors.ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
     pending = case.offers.filter(response=Offer.Response.PENDING).first()
     if rules.OFFER not in rules.case_actions_for(case, request.user, offer=pending):
         messages.info(request, "An offer can only be recorded for an eligible person")

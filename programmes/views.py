@@ -27,7 +27,7 @@ from base.clock import london_date
 from base.errors import DomainError
 from base.pages import force_staff_required, provider_staff_required
 from cases import rules as case_rules
-from cases.selectors import case_get
+from cases.selectors import ClosedCaseNeedsReason, case_shown
 from programmes import forms, rules, selectors, services
 from programmes.models import (
     OPEN_REFERRAL_STATUSES,
@@ -507,7 +507,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @force_staff_required
 def refer(request: HttpRequest, reference: str) -> HttpResponse:
     """Choose a programme serving the force and create the referral with its deadlines."""
-    case = case_get(user=request.user, reference=reference)
+    try:
+        case = case_shown(user=request.user, reference=reference)
+    except ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
     if case_rules.REFER not in case_rules.case_actions_for(case, request.user):
         messages.info(request, "Only a case whose offer was accepted can be referred")
         return redirect("cases:detail", reference=case.reference)

@@ -7,6 +7,7 @@ AuditEvent by that user (view, search, disclose or export) naming the person con
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from django.db.models import Max
 from audit.models import AuditEvent
 from tests.access_matrix import (
     DECLARATIONS,
+    GET,
     Expect,
     World,
     client_for,
@@ -85,3 +87,55 @@ def test_reading_personal_data_writes_an_audit_row(
             f"{name} ({url}) as {role}: audit rows {written} name none of the people shown "
             f"({sorted(people)})"
         )
+
+
+# Not only the declared ones: any page or endpoint whose answer shows one of the people on the
+# acting user's side must have audited reading them, so a new page that shows a person and
+# forgets the audit fails here even if its declaration forgets `personal`.
+SHOWING = sorted(
+    (pattern.name, role)
+    for pattern in url_patterns()
+    if (expect := DECLARATIONS.get(pattern.name)) is not None
+    and expect.surface in ("page", "api")
+    and GET in expect.calls
+    for role in sorted(expect.roles)
+)
+
+
+def _people_named_in(body: str, world: World) -> set[int]:
+    own = world.own
+    people = {
+        own.person,
+        own.escalated_case.person,
+        own.prosecuted_escalation.referral.case.person,
+    }
+    # A whole word, not the start of a longer one ("Escalonne" inside "Escalonne-Two").
+    return {
+        person.pk
+        for person in people
+        if re.search(rf"(?<![\w-]){re.escape(person.family_name)}(?![\w-])", body)
+    }
+
+
+def test_pages_that_may_show_a_person_are_checked() -> None:
+    assert len(SHOWING) >= 20
+
+
+@pytest.mark.parametrize(("name", "role"), SHOWING, ids=[f"{n}-{r}" for n, r in SHOWING])
+def test_a_page_that_shows_a_person_has_audited_reading_them(
+    world: World, db: Any, name: str, role: str
+) -> None:
+    expect: Expect = DECLARATIONS[name]
+    user = world.actors[role]
+    last = AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
+    url = url_for(name, expect, world, "own", role)
+
+    response = perform(client_for(world, role), expect.surface, GET, url, world.placeholders("own"))
+    shown = _people_named_in(content(response).decode(errors="replace"), world)
+
+    rows = AuditEvent.objects.filter(id__gt=last, user=user, action__in=READ_ACTIONS)
+    unaudited = {pk for pk in shown if not any(_names_person(row, {pk}) for row in rows)}
+    assert not unaudited, (
+        f"{name} ({url}) showed people {sorted(unaudited)} to a {role} without an audit row "
+        "naming them (view, search, disclose or export)"
+    )

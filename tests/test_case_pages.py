@@ -201,6 +201,25 @@ def test_viewing_a_case_is_audited(client, officer):
     assert event.user == officer and event.person_id == case.person_id
 
 
+@pytest.mark.parametrize(
+    ("status", "page"), [("eligible", "offer"), ("accepted", "refer")], ids=["offer", "refer"]
+)
+def test_the_offer_and_referral_forms_audit_showing_the_person(client, officer, status, page):
+    case = factories.CaseFactory(created_by=officer, status=status)
+    client.force_login(officer)
+
+    response = client.get(f"/cases/{case.reference}/{page}/")
+
+    assert response.status_code == 200
+    assert case.person.family_name in response.content.decode()
+    event = AuditEvent.objects.get(action="view", path=f"/cases/{case.reference}/{page}/")
+    assert (event.user, event.object_id, event.person_id) == (
+        officer,
+        case.reference,
+        case.person_id,
+    )
+
+
 def test_provider_staff_cannot_open_case_pages(client):
     provider = factories.ProviderFactory()
     user = factories.UserFactory(role="provider_staff", force=None, provider=provider)

@@ -12,8 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,13 +22,19 @@ from audit.services import audit_many, audit_record
 from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
 from base.pages import supervisor_required
+from base.paging import LIST_CAP, list_page
 from cases.models import Exclusion
 from cases.timeline import case_timeline
 from escalations.breaches import Breach, Fact
 from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
 from escalations.rules import SUMMARY, escalation_actions_for
-from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
+from escalations.selectors import (
+    escalation_get,
+    escalation_queue,
+    escalations_visible_to,
+    queue_totals,
+)
 from escalations.services import escalation_decide
 from programmes.models import Programme
 from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
@@ -58,13 +63,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     programme_id = int(programme) if programme.isdigit() else None
     if programme_id not in {p.pk for p in programmes}:
         programme, programme_id = "", None
-    totals = escalations_visible_to(user).aggregate(
-        open=Count("pk", filter=Q(decided_at__isnull=True)),
-        decided=Count("pk", filter=Q(decided_at__isnull=False)),
-        oldest=Min("flagged_at", filter=Q(decided_at__isnull=True)),
-    )
+    totals = queue_totals(user)
+    counts = {
+        "open": totals.open,
+        "decided": totals.decided if totals.decided <= LIST_CAP else f"{LIST_CAP:,}+",
+    }
     escalations = escalation_queue(user, tab=tab, rule=rule, programme_id=programme_id)
-    page = Paginator(escalations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_page(escalations, request.GET.get("page"), per_page=PAGE_SIZE, noun="escalations")
     audit_many(
         user=user,
         action="view",
@@ -79,7 +84,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": totals[key],
+            "count": counts[key],
             "href": "?" + urlencode({"tab": key, **{k: v for k, v in filters.items() if v}}),
             "current": key == tab,
         }
@@ -89,8 +94,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "tab": tab,
         "tabs": tabs,
-        "open_count": totals["open"],
-        "oldest_days": _days_since(totals["oldest"], now) if totals["oldest"] else None,
+        "open_count": totals.open,
+        "oldest_days": _days_since(totals.oldest, now) if totals.oldest else None,
         "rule": rule,
         "rules": Escalation.Rule.choices,
         "programme": programme,

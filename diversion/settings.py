@@ -123,10 +123,13 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "diversion.wsgi.application"
 ASGI_APPLICATION = "diversion.asgi.application"
 
+# Connections are kept for a minute and checked before each request reuses one, so the first
+# request after PostgreSQL restarts (or drops an idle connection) reconnects instead of failing.
 DATABASES = {
     "default": dj_database_url.parse(
         env_required("DATABASE_URL", SERVICES_HINT),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

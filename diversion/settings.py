@@ -132,6 +132,14 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Two database roles (audit/roles.py): DATABASE_URL is the least-privilege runtime role that
+# web, worker and beat use; DATABASE_OWNER_URL (same server and database, another user) owns
+# the schema, and only `migrate`, `flush` and the test database set-up connect with it.
+DATABASE_OWNER = (
+    dj_database_url.parse(os.environ["DATABASE_OWNER_URL"])
+    if os.environ.get("DATABASE_OWNER_URL")
+    else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -59,6 +59,8 @@ class ChainReport:
 
     def describe(self) -> str:
         """One line for a log or a terminal."""
+        if self.ok and not self.rows:
+            return "The audit log is empty: nothing to verify."
         if self.ok:
             return (
                 f"The audit log's chain is intact: {self.rows} rows, "

@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PeopleDirectory:
-    ids_named: Callable[[str], Any]  # a name -> a subquery (or list) of matching person ids
+    ids_named: Callable[[str], Any]  # a name -> the matching person ids (a sliceable query)
     by_ids: Callable[[Iterable[int]], dict[int, Any]]  # ids -> {id: person}, in one query
 
 

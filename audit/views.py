@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from audit.selectors import audit_events, people_by_id, person_get, person_trail
 from audit.services import audit_record
 from base.clock import LONDON
 from base.pages import administrator_required
+from base.paging import list_page
 
 AUDIT_OBJECT_TYPE = "audit.auditevent"
 PAGE_SIZE = 50
@@ -88,7 +88,12 @@ def search(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"form": form, "page_obj": None, "events": []}
     if form.is_valid():
         filters = form.to_filter()
-        page = Paginator(audit_events(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = list_page(
+            audit_events(filters=filters),
+            request.GET.get("page"),
+            per_page=PAGE_SIZE,
+            noun="events",
+        )
         events = _annotate(page)
         context.update(
             searched=True, page_obj=page, events=events, filtered=bool(filters.as_json())
@@ -110,8 +115,11 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     subject = person_get(person_id)
     if subject is None:
         raise Http404("No such person")
-    page = Paginator(person_trail(person_id=subject.pk), TRAIL_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = list_page(
+        person_trail(person_id=subject.pk),
+        request.GET.get("page"),
+        per_page=TRAIL_PAGE_SIZE,
+        noun="events",
     )
     events = _annotate(page)
     audit_record(

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Upper
 
 
 class Force(models.Model):
@@ -364,7 +364,16 @@ class Case(models.Model):
                 | ~Q(status=CaseStatus.CLOSED) & Q(outcome=""),
             ),
         ]
-        indexes = [models.Index(fields=["force", "status"], name="case_force_status")]
+        indexes = [
+            # The case list: a force's cases newest first, all of them or of one status.
+            models.Index(fields=["force", "-created_at", "-id"], name="case_force_newest"),
+            models.Index(
+                fields=["force", "status", "-created_at", "-id"], name="case_force_status_newest"
+            ),
+            # Searches by custody record number or crime reference, in any letter case.
+            models.Index(Upper("custody_record_number"), name="case_custody_record_upper"),
+            models.Index(Upper("crime_reference"), name="case_crime_reference_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import Case, CaseOutcome, CaseStatus, NameKey, Person
+from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
 from cases.rules import EarlierCase
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
@@ -55,22 +55,75 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.none()
 
 
+MIN_NAME_LETTERS = 2  # a name search needs this many letters: one letter matches too many
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What a case-list search box holds: a reference to look up exactly, a name to match."""
+
+    text: str
+    problem: str = ""  # why the search cannot run, for the page to say
+
+    @property
+    def looks_like_reference(self) -> bool:
+        # Names have no digits; case, custody and crime references all do.
+        return any(character.isdigit() for character in self.text)
+
+
+def case_search(query: str) -> CaseSearch:
+    """Read a search box: trimmed, at most 100 characters, with a problem when it is unusable."""
+    text = query.strip()[:100]
+    letters = sum(character.isalpha() for character in text)
+    if text and not any(character.isdigit() for character in text) and letters < MIN_NAME_LETTERS:
+        return CaseSearch(
+            text,
+            problem=f"Enter at least {MIN_NAME_LETTERS} letters of a name, or a case, custody "
+            "or crime reference.",
+        )
+    return CaseSearch(text)
+
+
+def people_named(name: str) -> QuerySet[Person]:
+    """People whose folded name is close to the folded `name` (pg_trgm similarity at least
+    NAME_MATCH_THRESHOLD). The % operator lets the trigram index find the candidates."""
+    key = NameKey(Value(name))
+    return Person.objects.annotate(similarity=TrigramSimilarity("name_key", key)).filter(
+        name_key__trigram_similar=key, similarity__gte=NAME_MATCH_THRESHOLD
+    )
+
+
 def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case]:
-    """The user's cases, newest first, filtered by a search of name or reference."""
+    """The user's cases, newest first, filtered by a search of name or reference.
+
+    A search finds the case reference, custody record number or crime reference exactly (any
+    letter case), each through its own index, and, when it holds no digit (names have none),
+    the people whose name is close to it, through the trigram index. An unusable search (see
+    case_search) finds nothing.
+    """
     cases = cases_visible_to(user).select_related("person")
     if status:
         cases = cases.filter(status=status)
-    query = query.strip()
-    if query:
-        cases = cases.annotate(
-            name_similarity=TrigramSimilarity("person__name_key", NameKey(Value(query)))
-        ).filter(
-            Q(reference__iexact=query)
-            | Q(custody_record_number__iexact=query)
-            | Q(crime_reference__iexact=query)
-            | Q(name_similarity__gte=NAME_MATCH_THRESHOLD)
-        )
+    search = case_search(query)
+    if search.problem:
+        return cases.none()
+    if search.text:
+        found = Case.objects.filter(reference=search.text.upper()).values("pk")
+        others = [
+            Case.objects.filter(custody_record_number__iexact=search.text).values("pk"),
+            Case.objects.filter(crime_reference__iexact=search.text).values("pk"),
+        ]
+        if not search.looks_like_reference:
+            others.append(
+                Case.objects.filter(person__in=people_named(search.text).values("pk")).values("pk")
+            )
+        cases = cases.filter(pk__in=found.union(*others))
     return cases.order_by("-created_at", "-id")
+
+
+def latest_decision(case: Case) -> EligibilityDecision | None:
+    """The case's most recent eligibility decision, with its policy, force and decider."""
+    return case.eligibility_decisions.select_related("policy__force", "decided_by").first()
 
 
 def case_get(*, user: User, reference: str) -> Case:
@@ -242,17 +295,17 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
     record with the same folded name and date of birth. Other forces' references are withheld.
     """
     person = case.person
-    same_name_and_birth = Q(
-        person__name_key=person.name_key, person__date_of_birth=person.date_of_birth
-    )
+    same_name_and_birth = Q(name_key=person.name_key, date_of_birth=person.date_of_birth)
     if not person.name_key:
         same_name_and_birth = Q(pk__in=[])  # a name with no letters matches nobody by name
     elif person.pnc_id:
         # Two records with different PNC IDs are different people, whatever their names.
-        same_name_and_birth &= Q(person__pnc_id="") | Q(person__pnc_id=person.pnc_id)
-    same_person = Q(person_id=person.pk) | same_name_and_birth
+        same_name_and_birth &= Q(pnc_id="") | Q(pnc_id=person.pnc_id)
+    # The people first (their primary key and date of birth are indexed), then their cases
+    # (by the person index): never a scan of every case.
+    same_people = Person.objects.filter(Q(pk=person.pk) | same_name_and_birth).values("pk")
     earlier = (
-        Case.objects.filter(same_person, offence_date__lte=case.offence_date)
+        Case.objects.filter(person__in=same_people, offence_date__lte=case.offence_date)
         .exclude(pk=case.pk)
         .select_related("force", "person")
         .annotate(diverted=DIVERTED)
@@ -283,11 +336,10 @@ def person_ids_named(name: str) -> QuerySet[Person]:
     """The ids of people whose folded name contains, or is close to, the folded `name`
     (pg_trgm), anonymised or not: for the audit trail's search by person."""
     key = NameKey(Value(name))
-    return (
-        Person.objects.annotate(similarity=TrigramSimilarity("name_key", key))
-        .filter(Q(name_key__contains=key) | Q(similarity__gte=NAME_MATCH_THRESHOLD))
-        .values("pk")
-    )
+    # Both conditions are served by the trigram index (LIKE and %), so no scan of everyone.
+    return Person.objects.filter(
+        Q(name_key__contains=key) | Q(name_key__trigram_similar=key)
+    ).values_list("pk", flat=True)
 
 
 def people_by_ids(ids: Iterable[int]) -> dict[int, Person]:

@@ -8,9 +8,7 @@ force's escalation is a 404, and only a supervisor of a force reaches these page
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,14 +20,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_many, audit_record
-from base.clock import london_date
+from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
 from base.pages import supervisor_required
 from cases.models import Exclusion
 from cases.timeline import case_timeline
+from escalations.breaches import Breach, Fact
 from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
-from escalations.rules import ESCALATION_RULES
+from escalations.rules import SUMMARY, escalation_actions_for
 from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
 from escalations.services import escalation_decide
 from programmes.models import Programme
@@ -101,60 +100,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "escalations/queue.html", context)
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One thing the sweep saw, in plain English."""
-
-    rule: str
-    label: str
-    text: str
-
-
-def _facts_date(facts: dict[str, Any], key: str) -> datetime | None:
-    """A timestamp the sweep stored in the facts JSON, as an aware datetime."""
-    value = facts.get(key)
-    return datetime.fromisoformat(value) if value else None
-
-
-def _day(moment: datetime | None) -> str:
-    """ "Friday 13 November 2026", in London."""
-    if moment is None:
-        return "an unrecorded date"
-    day = london_date(moment)
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 def rule_facts(escalation: Escalation) -> list[Fact]:
     """Every rule that fired when the escalation was flagged, with the facts that made it fire."""
-    facts = escalation.facts
-    first_due = _facts_date(facts, "first_appointment_due")
-    completion_due = _facts_date(facts, "completion_due")
-    attended = facts.get("attended_by_first_deadline", 0)
-    absences = facts.get("unexcused_absences", 0)
-    allowed = facts.get("max_unexcused_absences", 0)
-    texts = {
-        Escalation.Rule.FIRST_APPOINTMENT_MISSED: (
-            f"The first appointment was due by the end of {_day(first_due)}. Appointments "
-            f"attended by then: {attended}."
-        ),
-        Escalation.Rule.COMPLETION_MISSED: (
-            f"The programme was due to be completed by the end of {_day(completion_due)}, "
-            "and it was not."
-        ),
-        Escalation.Rule.TOO_MANY_ABSENCES: (
-            f"{absences} unexcused absence{'s' if absences != 1 else ''} (did not attend"
-            f"{'' if escalation.referral.policy.late_counts_as_attended else ', or late'}); "
-            f"the scheme allows {allowed}."
-        ),
-    }
-    fired = set(facts.get("rules_fired") or [escalation.rule])
-    # The rule the escalation is named after first, then the others that fired with it.
-    order = [escalation.rule] + [rule for rule in ESCALATION_RULES if rule != escalation.rule]
-    return [
-        Fact(rule=rule, label=Escalation.Rule(rule).label, text=texts[Escalation.Rule(rule)])
-        for rule in order
-        if rule in fired
-    ]
+    breach = Breach.from_facts(escalation.facts, rule=escalation.rule)
+    return breach.explain(
+        named=escalation.rule,
+        late_counts_as_attended=escalation.referral.policy.late_counts_as_attended,
+    )
 
 
 def _programmes_to_re_refer(escalation: Escalation) -> QuerySet[Programme]:
@@ -170,9 +122,10 @@ def _decided_message(escalation: Escalation) -> str:
         case Escalation.Decision.PROSECUTE:
             return f"Decision recorded: case {case.reference} is closed as referred for prosecution"
         case Escalation.Decision.EXTEND:
+            new_deadline = london_day_in_words(escalation.new_deadline)
             return (
-                f"Decision recorded: the deadline is extended to {_day(escalation.new_deadline)}"
-                " and the case is back with the programme"
+                f"Decision recorded: the deadline is extended to {new_deadline} and the case is "
+                "back with the programme"
             )
         case Escalation.Decision.RE_REFER:
             return (
@@ -208,6 +161,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         obj=escalation,
         person_id=case.person_id,
     )
+    actions = escalation_actions_for(escalation, request.user)
     decisions = [
         {
             "value": value,
@@ -216,7 +170,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "radio": radio,
         }
         for (value, label), radio in zip(Escalation.Decision.choices, form["decision"], strict=True)
+        if value in actions
     ]
+    flagged = Breach.from_facts(escalation.facts, rule=escalation.rule)
     context = {
         "escalation": escalation,
         "referral": referral,
@@ -224,12 +180,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "policy": referral.policy,
         "facts": rule_facts(escalation),
-        "flagged_first_due": _facts_date(escalation.facts, "first_appointment_due"),
-        "flagged_completion_due": _facts_date(escalation.facts, "completion_due"),
+        "flagged_first_due": flagged.first_appointment_due,
+        "flagged_completion_due": flagged.completion_due,
         "appointments": appointments_for(referral),
         "timeline": case_timeline(case),
         "form": form,
         "decisions": decisions,
+        "actions": actions,
         "extensions_left": max(referral.policy.max_extensions - referral.extensions, 0),
     }
     return render(request, "escalations/detail.html", context)
@@ -239,7 +196,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable case summary for the prosecution file, once the decision is to prosecute."""
     escalation = escalation_get(user=request.user, pk=pk)
-    if escalation.decision != Escalation.Decision.PROSECUTE:
+    if SUMMARY not in escalation_actions_for(escalation, request.user):
         raise Http404("No case summary: the decision was not to prosecute")
     referral = escalation.referral
     case = referral.case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Case as DbCase
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.http import Http404
 
 from accounts.models import Role, User
@@ -27,6 +27,11 @@ def programmes_serving(force: Force | int) -> QuerySet[Programme]:
         .select_related("provider")
         .order_by("name")
     )
+
+
+def programme_list(user: User) -> QuerySet[Programme]:
+    """Programmes the user may list, with the forces each serves."""
+    return programmes_visible_to(user).prefetch_related("forces_served")
 
 
 def programmes_visible_to(user: User) -> QuerySet[Programme]:
@@ -135,18 +140,45 @@ def referral_get(*, user: User, reference: str) -> Referral:
     return referral
 
 
+def attendance_history() -> Prefetch:
+    """Every attendance row of an appointment, oldest first, with who recorded it."""
+    return Prefetch(
+        "attendance",
+        queryset=Attendance.objects.select_related("recorded_by").order_by("recorded_at", "id"),
+    )
+
+
+def appointments_with_attendance() -> Prefetch:
+    """A referral's appointments in time order, each with its attendance history."""
+    return Prefetch(
+        "appointments",
+        queryset=Appointment.objects.prefetch_related(attendance_history()).order_by(
+            "starts_at", "id"
+        ),
+    )
+
+
+def referral_list(user: User) -> QuerySet[Referral]:
+    """Referrals the user may list, with the person and the programme; provider staff also get
+    every appointment with its attendance history (the API shows them each)."""
+    referrals = referrals_visible_to(user).select_related("case__person", "programme__provider")
+    if user.is_authenticated and user.is_provider_staff:
+        referrals = referrals.prefetch_related(appointments_with_attendance())
+    return referrals
+
+
+def referral_with_appointments(*, user: User, reference: str) -> Referral:
+    """One referral the user may see, with every appointment and its attendance history."""
+    referral = referral_get(user=user, reference=reference)
+    prefetch_related_objects([referral], appointments_with_attendance())
+    return referral
+
+
 def appointments_for(referral: Referral) -> list[Appointment]:
     """A referral's appointments in time order, each with its attendance history."""
     return list(
         referral.appointments.select_related("group_session")
-        .prefetch_related(
-            Prefetch(
-                "attendance",
-                queryset=Attendance.objects.select_related("recorded_by").order_by(
-                    "recorded_at", "id"
-                ),
-            )
-        )
+        .prefetch_related(attendance_history())
         .order_by("starts_at", "id")
     )
 
@@ -177,7 +209,7 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
     """Everyone booked on a session, by name, with their current attendance."""
     return list(
         session.appointments.filter(status=Appointment.Status.BOOKED)
-        .select_related("referral__case__person", "referral__policy")
+        .select_related("referral__case__person", "referral__policy", "referral__programme")
         .prefetch_related(
             Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
         )
@@ -188,3 +220,17 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
 def appointments_visible_to(user: User) -> QuerySet[Appointment]:
     """Appointments of referrals made to the user's provider; nothing for anyone else."""
     return Appointment.objects.filter(referral__in=provider_referrals(user))
+
+
+def appointment_get(*, user: User, pk: int | str) -> Appointment:
+    """One of the provider's appointments with its attendance history, or 404."""
+    appointment = (
+        appointments_visible_to(user)
+        .select_related("referral__case")
+        .prefetch_related(attendance_history())
+        .filter(pk=pk)
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No appointment found")
+    return appointment

@@ -3,10 +3,13 @@
 `anonymise_expired` finds every person who is not anonymised yet and whose every case is
 closed, each longer ago than the `retention_days` of the current policy of that case's force
 (a force with no policy: never), and erases what identifies them, set-based in two statements
-however many people there are:
+however many people there are in a batch:
 
-1. Lock the people found (SELECT ... FOR UPDATE), so an officer cannot log a new case for one
-   of them until this commits, and two runs at once erase each person once.
+Batch by batch (BATCH_SIZE people by id, each batch its own transaction):
+
+1. Lock the next people found (SELECT ... FOR UPDATE SKIP LOCKED), so an officer cannot log a
+   new case for one of them until the batch commits, and two runs at once erase each person
+   once.
 2. One statement with writable CTEs that checks each locked person again (a case logged just
    before the lock is seen now) and then erases, for the people that UPDATE returned:
    - the person: names become "Anonymised" and "", the date of birth becomes 1 January of the
@@ -39,6 +42,7 @@ from django.utils import timezone
 ANONYMISED_GIVEN_NAME = "Anonymised"
 ERASED_TEXT = "Erased after the retention period"
 CUSTODY_RECORD_PREFIX = "ANON-"
+BATCH_SIZE = 500  # people locked and anonymised per transaction
 
 # The person's fields that are erased, as the audit row lists them.
 ERASED_PERSON_FIELDS = (
@@ -79,12 +83,15 @@ AND NOT EXISTS (
 )
 """
 
+# One batch: the next people by id whose retention has run out. One being changed right now
+# (an officer logging a case for them) is skipped, and found again by the next run.
 LOCK_SQL = f"""
 WITH {CURRENT_POLICY}
 SELECT p.id FROM cases_person p
-WHERE {EXPIRED}
+WHERE p.id > %(after)s AND {EXPIRED}
 ORDER BY p.id
-FOR UPDATE OF p
+LIMIT %(batch)s
+FOR UPDATE OF p SKIP LOCKED
 """  # noqa: S608 (built from the constants above, no input)
 
 COUNT_SQL = f"""
@@ -128,6 +135,14 @@ cases AS (
     FROM cases_case c
     JOIN people ON people.id = c.person_id
     JOIN current_policy cp ON cp.force_id = c.force_id
+),
+-- Each person's cases, gathered once (a lookup per person would make a batch quadratic).
+case_lists AS (
+    SELECT person_id, count(*) AS cases,
+           jsonb_agg(jsonb_build_object('reference', reference, 'retention_days', retention_days)
+                     ORDER BY reference) AS listed
+    FROM cases
+    GROUP BY person_id
 ),
 case_identifiers AS (
     UPDATE cases_case c
@@ -185,17 +200,13 @@ audit AS (
     SELECT %(at)s, NULL, NULL, '', 'erase', 'cases.person', people.id::text, people.id,
            jsonb_build_object(
                'fields', %(fields)s::jsonb,
-               'cases', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                    'reference', cases.reference,
-                                    'retention_days', cases.retention_days)
-                                 ORDER BY cases.reference), '[]'::jsonb)
-                         FROM cases WHERE cases.person_id = people.id)
+               'cases', coalesce(l.listed, '[]'::jsonb)
            ),
            'Retention: closed more than ' || people.retention_days || ' days ago'
-    FROM people
+    FROM people LEFT JOIN case_lists l ON l.person_id = people.id
 )
-SELECT people.id, (SELECT count(*) FROM cases WHERE cases.person_id = people.id)
-FROM people
+SELECT people.id, coalesce(l.cases, 0)
+FROM people LEFT JOIN case_lists l ON l.person_id = people.id
 ORDER BY people.id
 """  # noqa: S608 (built from the constants above, no input)
 
@@ -217,29 +228,35 @@ def count_expired(*, now: datetime | None = None) -> RetentionResult:
     return RetentionResult(people=people, cases=cases)
 
 
-def anonymise_expired(*, now: datetime | None = None) -> RetentionResult:
+def anonymise_expired(*, now: datetime | None = None, batch: int = BATCH_SIZE) -> RetentionResult:
     """Anonymise every person whose cases all closed longer ago than their force's policy allows.
+
+    In batches of `batch` people by id, each in its own transaction: no more than one batch is
+    locked at a time, the time per person does not grow with how many are due, and a run that
+    dies part-way has committed the batches before; the next run goes on from there (the
+    people it finished are anonymised, so never found again).
 
     `now` moves the clock the retention periods are measured against (for tests and the
     management command's --now); anonymised_at and the audit rows carry the real time.
     """
     params = {
         "now": now or timezone.now(),
-        "at": timezone.now(),
         "given_name": ANONYMISED_GIVEN_NAME,
         "prefix": CUSTODY_RECORD_PREFIX,
         "erased": ERASED_TEXT,
         "fields": json.dumps(ERASED_PERSON_FIELDS),
+        "batch": batch,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(LOCK_SQL, params)
-        locked = [row[0] for row in cursor.fetchall()]
-        if not locked:
-            return RetentionResult(people=0, cases=0)
-        cursor.execute(ANONYMISE_SQL, {**params, "locked": locked})
-        rows = cursor.fetchall()
-    return RetentionResult(
-        people=len(rows),
-        cases=sum(count for _id, count in rows),
-        person_ids=tuple(person_id for person_id, _count in rows),
-    )
+    after, people, cases = 0, [], 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(LOCK_SQL, {**params, "after": after})
+            locked = [row[0] for row in cursor.fetchall()]
+            if not locked:
+                break
+            cursor.execute(ANONYMISE_SQL, {**params, "at": timezone.now(), "locked": locked})
+            rows = cursor.fetchall()
+        after = locked[-1]
+        people += [person_id for person_id, _count in rows]
+        cases += sum(count for _id, count in rows)
+    return RetentionResult(people=len(people), cases=cases, person_ids=tuple(people))

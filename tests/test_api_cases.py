@@ -611,6 +611,27 @@ def test_officer_with_a_real_token_can_list_cases(officer: User) -> None:
     assert response.json()["count"] == 1
 
 
+def test_a_token_records_its_last_use_without_writing_on_every_request(officer: User) -> None:
+    token, key = ApiToken.issue(user=officer, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+
+    client.get(CASES)
+    token.refresh_from_db()
+    first = token.last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        client.get(CASES)
+    token.refresh_from_db()
+
+    assert first is not None and token.last_used_at == first
+    assert not [q for q in queries if q["sql"].startswith('UPDATE "accounts_apitoken"')]
+
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first - timedelta(minutes=6))
+    client.get(CASES)
+    token.refresh_from_db()
+    assert token.last_used_at > first  # an older record is brought up to date
+
+
 def test_a_person_cannot_be_reached_by_guessing_their_id(
     api: APIClient, other_force_officer: User
 ) -> None:

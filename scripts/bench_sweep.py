@@ -743,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     """Create the benchmark database, run the benchmark, drop the database; exit status."""
     args = parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diversion.settings")
+    # The benchmark creates, migrates and drops a database of its own: it runs as the owner.
+    if os.environ.get("DATABASE_OWNER_URL"):
+        os.environ["DATABASE_URL"] = os.environ["DATABASE_OWNER_URL"]
     django.setup()
     from django.conf import settings
     from django.db import connection

@@ -588,7 +588,7 @@ STEPS: list[tuple[str, str | None, str]] = [
         INSERT INTO programmes_referral (
             id, reference, case_id, programme_id, policy_id, status, first_appointment_due,
             completion_due, extensions, referred_by_id, referred_at, decline_reason,
-            completed_on, updated_at)
+            completed_on, updated_at, provider_id)
         SELECT rid, 'R-' || lpad(rid::text, greatest(6, length(rid::text)), '0'), cid,
                programme_id, policy_id,
                CASE WHEN kind IN ('prosecuted', 'nfa') THEN 'withdrawn'
@@ -597,7 +597,9 @@ STEPS: list[tuple[str, str | None, str]] = [
                officer_id, referred_at,
                CASE WHEN kind = 'declined' THEN 'No capacity in the area' ELSE '' END,
                CASE WHEN kind = 'completed' THEN closed_at::date END,
-               coalesce(closed_at, referred_at)
+               coalesce(closed_at, referred_at),
+               -- The database's trigger sets it, but triggers are off while loading.
+               (SELECT g.provider_id FROM programmes_programme g WHERE g.id = programme_id)
         FROM bench_case WHERE cls = 'referred'
         """,
     ),
@@ -620,21 +622,21 @@ STEPS: list[tuple[str, str | None, str]] = [
         """
         INSERT INTO programmes_escalation (
             referral_id, rule, facts, flagged_at, decision, rationale, new_deadline,
-            new_programme_id, decided_by_id, decided_at)
+            new_programme_id, decided_by_id, decided_at, force_id)
         SELECT rid, 'first_appointment_missed',
                jsonb_build_object('rules_fired', jsonb_build_array('first_appointment_missed'),
                                   'referral_status', 'in_progress',
                                   'first_appointment_due', first_due,
                                   'completion_due', completion_due),
                first_due + interval '1 day', '', '', NULL::timestamptz, NULL::bigint,
-               NULL::bigint, NULL::timestamptz
+               NULL::bigint, NULL::timestamptz, force_id
         FROM bench_case WHERE kind = 'flagged'
         UNION ALL
         SELECT rid, 'too_many_absences',
                jsonb_build_object('rules_fired', jsonb_build_array('too_many_absences'),
                                   'referral_status', 'in_progress'),
                first_due + interval '15 days', 'extend', 'Absences explained; deadline extended',
-               completion_due, NULL, supervisor_id, first_due + interval '20 days'
+               completion_due, NULL, supervisor_id, first_due + interval '20 days', force_id
         FROM bench_case WHERE kind = 'forgiven'
         UNION ALL
         SELECT rid, 'first_appointment_missed',
@@ -642,7 +644,8 @@ STEPS: list[tuple[str, str | None, str]] = [
                                   'referral_status', 'accepted'),
                first_due + interval '1 day',
                CASE WHEN kind = 'prosecuted' THEN 'prosecute' ELSE 'no_further_action' END,
-               'Did not engage with the programme', NULL, NULL, supervisor_id, closed_at
+               'Did not engage with the programme', NULL, NULL, supervisor_id, closed_at,
+               force_id
         FROM bench_case WHERE kind IN ('prosecuted', 'nfa')
         """,
     ),

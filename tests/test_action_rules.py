@@ -258,6 +258,8 @@ def test_referral_actions_for_reads_the_provider_of_the_programme() -> None:
     }
     assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=DUR)) == frozenset()
     assert referral_actions_for(referral, user(Role.SUPERVISOR, force=TVP)) == frozenset()
+    # A provider without the role (a row the database refuses) is still not its staff.
+    assert referral_actions_for(referral, user(Role.ADMINISTRATOR, provider=TVP)) == frozenset()
 
 
 def test_appointment_actions_for_reads_the_appointment_and_its_referral() -> None:

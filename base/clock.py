@@ -45,3 +45,11 @@ def end_of_day(day: date) -> datetime:
 def london_date(moment: datetime) -> date:
     """The calendar date in Europe/London of an aware datetime."""
     return moment.astimezone(LONDON).date()
+
+
+def london_day_in_words(moment: datetime | None) -> str:
+    """ "Friday 13 November 2026": the day of `moment` in Europe/London, for a sentence."""
+    if moment is None:
+        return "an unrecorded date"
+    day = london_date(moment)
+    return f"{day:%A} {day.day} {day:%B %Y}"

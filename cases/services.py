@@ -7,6 +7,7 @@ it and why.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,9 +19,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_record, audit_rows
 from base.clock import london_date
 from base.errors import DomainError, IllegalTransition
+from base.sql import Statement
 from cases import rules
 from cases.models import (
     Case,
@@ -34,6 +36,7 @@ from cases.models import (
     Offer,
     Person,
     SchemePolicy,
+    StatusChange,
 )
 from cases.selectors import earlier_cases_for
 
@@ -270,19 +273,154 @@ def case_transition(
         case.closed_at = timezone.now()
         case.home_office_outcome = home_office_outcome
     case.save(update_fields=["status", "outcome", "closed_at", "home_office_outcome", "updated_at"])
-    CaseStatusChange.objects.create(
-        case=case, from_status=previous, to_status=to, changed_by=by, reason=reason
-    )
-    audit_record(
-        user=by,
-        action="change",
+    transition_record(
+        history=CaseStatusChange,
         obj=case,
-        object_id=case.reference,
         person_id=case.person_id,
-        changes={"before": {"status": previous}, "after": {"status": to, "outcome": outcome}},
+        from_status=previous,
+        to=to,
+        by=by,
         reason=reason,
+        after={"outcome": outcome},
     )
     return case
+
+
+def case_transition_many(
+    statement: Statement,
+    *,
+    moves: str,
+    to: str,
+    by: User | None,
+    at: datetime,
+    audit: bool = True,
+) -> str:
+    """The set-based form of case_transition, as steps of `statement`.
+
+    Every case in `moves` (a step with id, from_status and reason) that is still in
+    from_status, and may move to `to`, moves there: one UPDATE, one INSERT of history rows and
+    (unless `audit` is false) one of audit rows, the same rows case_transition writes for one.
+    Closing takes an outcome per case, so it is done one case at a time. Returns the step
+    listing the cases moved.
+    """
+    if to == CaseStatus.CLOSED:
+        raise ValueError("Close cases one at a time with case_transition: each needs its outcome.")
+    moved = statement.add(
+        "case_moved",
+        f"""
+        UPDATE cases_case c SET status = %(case_to)s, updated_at = %(case_at)s
+        FROM {moves} m
+        WHERE c.id = m.id AND c.status = m.from_status AND m.from_status IN %(case_may_move)s
+        RETURNING c.id, c.reference, c.person_id, m.from_status, m.reason,
+                  jsonb_build_object('outcome', c.outcome) AS audit_after
+        """,  # noqa: S608 (step names and constants, no input)
+        case_to=to,
+        case_at=at,
+        case_may_move=tuple(s for s in CaseStatus.values if rules.can_transition(s, to)),
+    )
+    transition_rows(
+        statement, history=CaseStatusChange, moved=moved, to=to, by=by, at=at, audit=audit
+    )
+    return moved
+
+
+# --- What every transition writes ---------------------------------------------------------
+
+
+def _changed_object(history: type[StatusChange]) -> Any:
+    """The field of a history model naming the object that changed (its case, its referral)."""
+    return next(
+        f for f in history._meta.concrete_fields if f.is_relation and f.name != "changed_by"
+    )
+
+
+def transition_rows(
+    statement: Statement,
+    *,
+    history: type[StatusChange],
+    moved: str,
+    to: str,
+    by: User | None,
+    at: datetime,
+    audit: bool = True,
+) -> None:
+    """The history row and the audit row of each object in `moved` that moved to `to`, as
+    steps of `statement`: what every status transition writes, of a case or a referral, one
+    at a time or set-based.
+
+    `history` is the model of the object's history (a StatusChange); `moved`, a step with the
+    columns id, reference, person_id, from_status, reason and audit_after (a JSON object added
+    to the audit row's "after", beside the status).
+    """
+    link = _changed_object(history)
+    name = link.name
+    statement.add(
+        f"{name}_history",
+        f"""
+        INSERT INTO {history._meta.db_table}
+            ({link.column}, from_status, to_status, reason, changed_by_id, changed_at)
+        SELECT m.id, m.from_status, %({name}_to)s, m.reason, %({name}_by)s, %({name}_at)s
+        FROM {moved} m
+        """,  # noqa: S608 (step names and model metadata, no input)
+        **{
+            f"{name}_to": to,
+            f"{name}_by": by.pk if by is not None else None,
+            f"{name}_at": at,
+            f"{name}_type": link.related_model._meta.label_lower,
+        },
+    )
+    if audit:
+        audit_rows(
+            statement,
+            name=f"{name}_audit",
+            rows=f"""
+            SELECT 'change' AS action, %({name}_type)s AS object_type, m.reference AS object_id,
+                   m.person_id,
+                   jsonb_build_object(
+                       'before', jsonb_build_object('status', m.from_status),
+                       'after', jsonb_build_object('status', %({name}_to)s::text) || m.audit_after
+                   ) AS changes,
+                   m.reason
+            FROM {moved} m
+            """,  # noqa: S608 (step names and model metadata, no input)
+            user=by,
+            at=at,
+        )
+
+
+def transition_record(
+    *,
+    history: type[StatusChange],
+    obj: Any,
+    person_id: int | None,
+    from_status: str,
+    to: str,
+    by: User | None,
+    reason: str,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """The history row and the audit row of one object's transition (transition_rows for one),
+    in one statement. `obj` is the case or referral, with its pk and reference."""
+    name = _changed_object(history).name
+    statement = Statement()
+    moved = statement.add(
+        f"{name}_moved",
+        f"""
+        SELECT %({name}_id)s::bigint AS id, %({name}_reference)s::text AS reference,
+               %({name}_person_id)s::bigint AS person_id, %({name}_from)s::text AS from_status,
+               %({name}_reason)s::text AS reason, %({name}_after)s::jsonb AS audit_after
+        """,
+        **{
+            f"{name}_id": obj.pk,
+            f"{name}_reference": obj.reference,
+            f"{name}_person_id": person_id,
+            f"{name}_from": from_status,
+            f"{name}_reason": reason,
+            f"{name}_after": json.dumps(after or {}),
+        },
+    )
+    transition_rows(statement, history=history, moved=moved, to=to, by=by, at=timezone.now())
+    statement.run()
 
 
 def policy_rules(policy: SchemePolicy) -> rules.PolicyRules:

@@ -2,86 +2,66 @@
 to its supervisors, queued in the outbox (programmes.notifications sends them).
 
 - `notifications_queue_reminders`: a reminder to the person before each deadline, by their
-  preferred channel, in Welsh and English when they prefer Welsh. One INSERT ... SELECT.
+  preferred channel, in Welsh and English when they prefer Welsh.
 - `notifications_queue_digest`: each force's supervisors get the escalations flagged since
-  the last digest, by referral and case reference and rule, with a link. One INSERT ... SELECT.
+  the last digest, by referral and case reference and rule, with a link.
 
-Each row has a `dedupe_key` naming its purpose, so queueing twice (or on two workers at once)
-queues once. Messages to supervisors carry no person's name.
+Each is a constant number of queries: one SELECT chooses what is due, Python renders each
+message from its template under templates/escalations/messages/ (dates by Django's formats,
+in Welsh under {% language "cy" %}), and one INSERT queues them all (`outbox_queue`). Each row
+has a `dedupe_key` naming its purpose, so queueing twice (or on two workers at once) queues
+once. Messages to supervisors carry no person's name.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from base.clock import london_date
+from escalations import breaches
 from escalations.models import Escalation
-from programmes.notifications import send_soon
+from programmes.notifications import OutboxMessage, outbox_queue
 
-OPEN_FOR_REMINDERS = ("new", "accepted", "in_progress")
 REMINDERS_FROM = time(9, 0)  # reminders go out from 9am London, never overnight
 DIGEST_KIND = "escalation_digest"
 # A sweep that started before a digest may commit just after it; escalations younger than
 # this wait for the next digest, so none falls between two.
 DIGEST_SETTLE = timedelta(minutes=5)
-
-WELSH_MONTHS = [
-    "Ionawr", "Chwefror", "Mawrth", "Ebrill", "Mai", "Mehefin",
-    "Gorffennaf", "Awst", "Medi", "Hydref", "Tachwedd", "Rhagfyr",
-]  # fmt: skip
-
-# (subject, body) per deadline and language. {provider}, {date} and {reference} are filled in.
-REMINDER_TEXT = {
-    "first_appointment": {
-        "en": (
-            "Reminder: your first appointment",
-            "Reminder: please attend your first appointment with {provider} by {date}. "
-            "Your reference is {reference}. If you cannot, contact them as soon as you can.",
-        ),
-        "cy": (
-            "Nodyn atgoffa: eich apwyntiad cyntaf",
-            "Nodyn atgoffa: mynychwch eich apwyntiad cyntaf gyda {provider} erbyn {date}. "
-            "Eich cyfeirnod yw {reference}. Os na allwch, cysylltwch â nhw cyn gynted ag y "
-            "gallwch.",
-        ),
-    },
-    "completion": {
-        "en": (
-            "Reminder: finish your programme",
-            "Reminder: please finish your programme with {provider} by {date}. "
-            "Your reference is {reference}. If you cannot, contact them as soon as you can.",
-        ),
-        "cy": (
-            "Nodyn atgoffa: gorffen eich rhaglen",
-            "Nodyn atgoffa: gorffennwch eich rhaglen gyda {provider} erbyn {date}. "
-            "Eich cyfeirnod yw {reference}. Os na allwch, cysylltwch â nhw cyn gynted ag y "
-            "gallwch.",
-        ),
-    },
-}
+MESSAGES = "escalations/messages"
 
 
-def _sql_format(template: str, *names: str) -> str:
-    """Turn a `{name}` template into one for PostgreSQL's format(), arguments in `names` order."""
-    template = template.replace("%", "%%")
-    for position, name in enumerate(names, start=1):
-        template = template.replace("{" + name + "}", f"%{position}$s")
-    return template
+def _render(template: str, context: dict[str, object]) -> str:
+    """A message's text from templates/escalations/messages/<template>.txt."""
+    return render_to_string(f"{MESSAGES}/{template}.txt", context).strip()
 
 
-REMINDERS_SQL = """
+def _due(sql: str, params: dict[str, object]) -> list[dict[str, object]]:
+    """The rows of a SELECT, each as a dict by column name."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- Reminders ----------------------------------------------------------------------------
+
+# Per open referral and deadline that is due a reminder now and has none yet: what the
+# message needs. The first-appointment reminder stops once the breach rule counts an
+# appointment attended by the first deadline.
+REMINDERS_DUE_SQL = f"""
 WITH due AS (
     SELECT r.id AS referral_id, r.reference, d.kind, d.due, pr.name AS provider,
            pe.preferred_language AS language,
            CASE WHEN pe.contact_preference = 'email' THEN 'email' ELSE 'sms' END AS channel,
            CASE WHEN pe.contact_preference = 'email' THEN pe.email ELSE pe.phone END AS recipient,
-           (d.due AT TIME ZONE 'Europe/London')::date AS due_day
+           'reminder:' || d.kind || ':' || r.id || ':'
+               || to_char(d.due AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS') AS dedupe_key
     FROM programmes_referral r
     JOIN cases_case c ON c.id = r.case_id
     JOIN cases_person pe ON pe.id = c.person_id
@@ -97,42 +77,38 @@ WITH due AS (
       AND %(now)s < d.due
       AND %(now)s >= (((d.due AT TIME ZONE 'Europe/London')::date - p.reminder_lead_days)
                       + %(reminders_from)s::time) AT TIME ZONE 'Europe/London'
-      AND (d.kind = 'completion' OR NOT EXISTS (
-          SELECT 1
-          FROM programmes_appointment a
-          JOIN programmes_attendance t ON t.appointment_id = a.id AND t.is_current
-          WHERE a.referral_id = r.id AND a.status = 'booked'
-            AND (t.outcome = 'attended' OR (t.outcome = 'late' AND p.late_counts_as_attended))
-      ))
-),
-worded AS (
-    SELECT due.*,
-           format(%(text)s::jsonb -> kind -> 'en' ->> 1, provider,
-                  to_char(due_day, 'FMDD FMMonth YYYY'), reference) AS body_en,
-           format(%(text)s::jsonb -> kind -> 'cy' ->> 1, provider,
-                  extract(day FROM due_day) || ' '
-                  || (%(welsh_months)s::text[])[extract(month FROM due_day)::int] || ' '
-                  || extract(year FROM due_day), reference) AS body_cy
-    FROM due
-    WHERE recipient <> ''
 )
-INSERT INTO programmes_notification
-    (kind, channel, recipient, subject, body, referral_id, dedupe_key, status, attempts,
-     last_error, created_at, sent_at)
-SELECT 'reminder_' || kind, channel, recipient,
-       CASE WHEN channel <> 'email' THEN ''
-            WHEN language = 'cy' THEN (%(text)s::jsonb -> kind -> 'cy' ->> 0) || ' / '
-                                      || (%(text)s::jsonb -> kind -> 'en' ->> 0)
-            ELSE %(text)s::jsonb -> kind -> 'en' ->> 0 END,
-       CASE WHEN language = 'cy' THEN body_cy || E'\\n\\n' || body_en ELSE body_en END,
-       referral_id,
-       'reminder:' || kind || ':' || referral_id || ':'
-           || to_char(due AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS'),
-       'pending', 0, '', %(now)s, NULL
-FROM worded
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
+SELECT due.*
+FROM due
+JOIN ({breaches.breaches_sql(within="SELECT referral_id FROM due")}) b
+    ON b.referral_id = due.referral_id
+WHERE due.recipient <> ''
+  AND (due.kind = 'completion' OR b.attended_by_first = 0)
+  AND NOT EXISTS (
+      SELECT 1 FROM programmes_notification n WHERE n.dedupe_key = due.dedupe_key
+  )
+ORDER BY due.referral_id, due.kind
+"""  # noqa: S608 (built from the breach rule's constants, no input)
+
+
+def _reminder(due: dict[str, object]) -> OutboxMessage:
+    """The reminder for one deadline: Welsh then English for someone who prefers Welsh."""
+    kind = f"reminder_{due['kind']}"
+    context = {
+        "provider": due["provider"],
+        "reference": due["reference"],
+        "due": london_date(due["due"]),
+        "welsh": due["language"] == "cy",
+    }
+    return OutboxMessage(
+        kind=kind,
+        channel=due["channel"],
+        recipient=due["recipient"],
+        subject=_render(f"{kind}_subject", context) if due["channel"] == "email" else "",
+        body=_render(kind, context),
+        dedupe_key=due["dedupe_key"],
+        referral_id=due["referral_id"],
+    )
 
 
 def notifications_queue_reminders(*, now: datetime | None = None) -> int:
@@ -145,41 +121,16 @@ def notifications_queue_reminders(*, now: datetime | None = None) -> int:
     extended deadline gets its own reminder and the same deadline never gets two.
     """
     now = now or timezone.now()
-    text = {
-        kind: {
-            language: [subject, _sql_format(body, "provider", "date", "reference")]
-            for language, (subject, body) in languages.items()
-        }
-        for kind, languages in REMINDER_TEXT.items()
-    }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            REMINDERS_SQL,
-            {
-                "now": now,
-                "open": OPEN_FOR_REMINDERS,
-                "reminders_from": REMINDERS_FROM,
-                "text": json.dumps(text),
-                "welsh_months": WELSH_MONTHS,
-            },
-        )
-        queued = len(cursor.fetchall())
-        if queued:
-            send_soon()
-    return queued
+    with transaction.atomic():
+        due = _due(REMINDERS_DUE_SQL, {**breaches.params(now), "reminders_from": REMINDERS_FROM})
+        return outbox_queue([_reminder(row) for row in due], now=now)
 
 
-DIGEST_SUBJECT_ONE = "1 new escalation to review: {force}"
-DIGEST_SUBJECT_MANY = "{count} new escalations to review: {force}"
-DIGEST_BODY = (
-    "Referrals of {force} flagged by the deadline sweep since the last digest, waiting for a "
-    "supervisor's decision: {count}.\n\n{lines}\n\n"
-    "Sign in to the service to review them. Missing a deadline does not prosecute anyone: "
-    "each case waits for your decision."
-)
-DIGEST_LINE = "{referral} (case {case}): {rule}\n{link}"
+# --- The supervisors' digest --------------------------------------------------------------
 
-DIGEST_SQL = """
+# Per force with escalations flagged since its last digest, and per active supervisor of it
+# with an email address who has not had today's digest: the escalations, oldest first.
+DIGEST_DUE_SQL = """
 WITH last_digest AS (
     SELECT split_part(dedupe_key, ':', 2)::bigint AS force_id, max(created_at) AS at
     FROM programmes_notification
@@ -193,35 +144,54 @@ windows AS (
     LEFT JOIN last_digest l ON l.force_id = f.id
 ),
 fresh AS (
-    SELECT w.force_id, w.force_name, count(*) AS escalations,
-           string_agg(
-               format(%(line)s, r.reference, c.reference, coalesce(rl.label, e.rule),
-                      replace(%(link)s, '__CASE__', c.reference)),
-               E'\\n\\n' ORDER BY e.flagged_at, e.id
-           ) AS lines
+    SELECT w.force_id, w.force_name,
+           array_agg(r.reference ORDER BY e.flagged_at, e.id) AS referrals,
+           array_agg(c.reference ORDER BY e.flagged_at, e.id) AS cases,
+           array_agg(e.rule ORDER BY e.flagged_at, e.id) AS rules
     FROM programmes_escalation e
     JOIN programmes_referral r ON r.id = e.referral_id
     JOIN cases_case c ON c.id = r.case_id
     JOIN windows w ON w.force_id = c.force_id
-    LEFT JOIN jsonb_each_text(%(rule_labels)s::jsonb) AS rl (rule, label) ON rl.rule = e.rule
     WHERE e.decided_at IS NULL AND e.flagged_at > w.since AND e.flagged_at <= %(until)s
     GROUP BY w.force_id, w.force_name
+),
+recipients AS (
+    SELECT f.*, u.email AS recipient,
+           'digest:' || f.force_id || ':' || %(day)s || ':' || u.id AS dedupe_key
+    FROM fresh f
+    JOIN accounts_user u ON u.force_id = f.force_id
+    WHERE u.role = 'supervisor' AND u.is_active AND u.email <> ''
 )
-INSERT INTO programmes_notification
-    (kind, channel, recipient, subject, body, referral_id, dedupe_key, status, attempts,
-     last_error, created_at, sent_at)
-SELECT %(kind)s, 'email', u.email,
-       CASE WHEN f.escalations = 1 THEN format(%(subject_one)s, f.force_name)
-            ELSE format(%(subject_many)s, f.escalations, f.force_name) END,
-       format(%(body)s, f.force_name, f.escalations, f.lines),
-       NULL, 'digest:' || f.force_id || ':' || %(day)s || ':' || u.id,
-       'pending', 0, '', %(now)s, NULL
-FROM fresh f
-JOIN accounts_user u ON u.force_id = f.force_id
-WHERE u.role = 'supervisor' AND u.is_active AND u.email <> ''
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
+SELECT recipients.*
+FROM recipients
+WHERE NOT EXISTS (
+    SELECT 1 FROM programmes_notification n WHERE n.dedupe_key = recipients.dedupe_key
+)
+ORDER BY force_id, dedupe_key
 """
+
+
+def _digest(due: dict[str, object], site: str) -> OutboxMessage:
+    """One supervisor's digest of their force's new escalations, with a link to each case."""
+    labels = dict(Escalation.Rule.choices)
+    escalations = [
+        {
+            "referral": referral,
+            "case": case,
+            "rule": labels.get(rule, rule),
+            "link": site + reverse("cases:detail", kwargs={"reference": case}),
+        }
+        for referral, case, rule in zip(due["referrals"], due["cases"], due["rules"], strict=True)
+    ]
+    context = {"force": due["force_name"], "escalations": escalations}
+    return OutboxMessage(
+        kind=DIGEST_KIND,
+        channel="email",
+        recipient=due["recipient"],
+        subject=_render(f"{DIGEST_KIND}_subject", context),
+        body=_render(DIGEST_KIND, context),
+        dedupe_key=due["dedupe_key"],
+    )
 
 
 def notifications_queue_digest(*, now: datetime | None = None) -> int:
@@ -234,25 +204,12 @@ def notifications_queue_digest(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    case_path = reverse("cases:detail", kwargs={"reference": "__CASE__"})
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            DIGEST_SQL,
-            {
-                "kind": DIGEST_KIND,
-                "now": now,
-                "until": now - DIGEST_SETTLE,
-                "settle": DIGEST_SETTLE,
-                "day": london_date(now).isoformat(),
-                "rule_labels": json.dumps({rule.value: rule.label for rule in Escalation.Rule}),
-                "link": site + case_path,
-                "line": _sql_format(DIGEST_LINE, "referral", "case", "rule", "link"),
-                "subject_one": _sql_format(DIGEST_SUBJECT_ONE, "force"),
-                "subject_many": _sql_format(DIGEST_SUBJECT_MANY, "count", "force"),
-                "body": _sql_format(DIGEST_BODY, "force", "count", "lines"),
-            },
-        )
-        queued = len(cursor.fetchall())
-        if queued:
-            send_soon()
-    return queued
+    params = {
+        "kind": DIGEST_KIND,
+        "until": now - DIGEST_SETTLE,
+        "settle": DIGEST_SETTLE,
+        "day": london_date(now).isoformat(),
+    }
+    with transaction.atomic():
+        due = _due(DIGEST_DUE_SQL, params)
+        return outbox_queue([_digest(row, site) for row in due], now=now)

@@ -8,29 +8,34 @@ force's escalation is a 404, and only a supervisor of a force reaches these page
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_many, audit_record
-from base.clock import london_date
+from audit.services import audit_many
+from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
 from base.pages import supervisor_required
+from base.paging import LIST_CAP, list_page
 from cases.models import Exclusion
 from cases.timeline import case_timeline
+from escalations.breaches import Breach, Fact
 from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
-from escalations.rules import ESCALATION_RULES, SUMMARY, escalation_actions_for
-from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
+from escalations.rules import SUMMARY, escalation_actions_for
+from escalations.selectors import (
+    escalation_get,
+    escalation_queue,
+    escalation_shown,
+    escalations_visible_to,
+    queue_totals,
+)
 from escalations.services import escalation_decide
 from programmes.models import Programme
 from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
@@ -59,13 +64,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     programme_id = int(programme) if programme.isdigit() else None
     if programme_id not in {p.pk for p in programmes}:
         programme, programme_id = "", None
-    totals = escalations_visible_to(user).aggregate(
-        open=Count("pk", filter=Q(decided_at__isnull=True)),
-        decided=Count("pk", filter=Q(decided_at__isnull=False)),
-        oldest=Min("flagged_at", filter=Q(decided_at__isnull=True)),
-    )
+    totals = queue_totals(user)
+    counts = {
+        "open": totals.open,
+        "decided": totals.decided if totals.decided <= LIST_CAP else f"{LIST_CAP:,}+",
+    }
     escalations = escalation_queue(user, tab=tab, rule=rule, programme_id=programme_id)
-    page = Paginator(escalations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_page(escalations, request.GET.get("page"), per_page=PAGE_SIZE, noun="escalations")
     audit_many(
         user=user,
         action="view",
@@ -80,7 +85,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": totals[key],
+            "count": counts[key],
             "href": "?" + urlencode({"tab": key, **{k: v for k, v in filters.items() if v}}),
             "current": key == tab,
         }
@@ -90,8 +95,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "tab": tab,
         "tabs": tabs,
-        "open_count": totals["open"],
-        "oldest_days": _days_since(totals["oldest"], now) if totals["oldest"] else None,
+        "open_count": totals.open,
+        "oldest_days": _days_since(totals.oldest, now) if totals.oldest else None,
         "rule": rule,
         "rules": Escalation.Rule.choices,
         "programme": programme,
@@ -101,60 +106,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "escalations/queue.html", context)
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One thing the sweep saw, in plain English."""
-
-    rule: str
-    label: str
-    text: str
-
-
-def _facts_date(facts: dict[str, Any], key: str) -> datetime | None:
-    """A timestamp the sweep stored in the facts JSON, as an aware datetime."""
-    value = facts.get(key)
-    return datetime.fromisoformat(value) if value else None
-
-
-def _day(moment: datetime | None) -> str:
-    """ "Friday 13 November 2026", in London."""
-    if moment is None:
-        return "an unrecorded date"
-    day = london_date(moment)
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 def rule_facts(escalation: Escalation) -> list[Fact]:
     """Every rule that fired when the escalation was flagged, with the facts that made it fire."""
-    facts = escalation.facts
-    first_due = _facts_date(facts, "first_appointment_due")
-    completion_due = _facts_date(facts, "completion_due")
-    attended = facts.get("attended_by_first_deadline", 0)
-    absences = facts.get("unexcused_absences", 0)
-    allowed = facts.get("max_unexcused_absences", 0)
-    texts = {
-        Escalation.Rule.FIRST_APPOINTMENT_MISSED: (
-            f"The first appointment was due by the end of {_day(first_due)}. Appointments "
-            f"attended by then: {attended}."
-        ),
-        Escalation.Rule.COMPLETION_MISSED: (
-            f"The programme was due to be completed by the end of {_day(completion_due)}, "
-            "and it was not."
-        ),
-        Escalation.Rule.TOO_MANY_ABSENCES: (
-            f"{absences} unexcused absence{'s' if absences != 1 else ''} (did not attend"
-            f"{'' if escalation.referral.policy.late_counts_as_attended else ', or late'}); "
-            f"the scheme allows {allowed}."
-        ),
-    }
-    fired = set(facts.get("rules_fired") or [escalation.rule])
-    # The rule the escalation is named after first, then the others that fired with it.
-    order = [escalation.rule] + [rule for rule in ESCALATION_RULES if rule != escalation.rule]
-    return [
-        Fact(rule=rule, label=Escalation.Rule(rule).label, text=texts[Escalation.Rule(rule)])
-        for rule in order
-        if rule in fired
-    ]
+    breach = Breach.from_facts(escalation.facts, rule=escalation.rule)
+    return breach.explain(
+        named=escalation.rule,
+        late_counts_as_attended=escalation.referral.policy.late_counts_as_attended,
+    )
 
 
 def _programmes_to_re_refer(escalation: Escalation) -> QuerySet[Programme]:
@@ -170,9 +128,10 @@ def _decided_message(escalation: Escalation) -> str:
         case Escalation.Decision.PROSECUTE:
             return f"Decision recorded: case {case.reference} is closed as referred for prosecution"
         case Escalation.Decision.EXTEND:
+            new_deadline = london_day_in_words(escalation.new_deadline)
             return (
-                f"Decision recorded: the deadline is extended to {_day(escalation.new_deadline)}"
-                " and the case is back with the programme"
+                f"Decision recorded: the deadline is extended to {new_deadline} and the case is "
+                "back with the programme"
             )
         case Escalation.Decision.RE_REFER:
             return (
@@ -200,14 +159,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _decided_message(decided))
             return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+    escalation = escalation_shown(user=request.user, pk=escalation.pk)
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="view",
-        obj=escalation,
-        person_id=case.person_id,
-    )
     actions = escalation_actions_for(escalation, request.user)
     decisions = [
         {
@@ -219,6 +173,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         for (value, label), radio in zip(Escalation.Decision.choices, form["decision"], strict=True)
         if value in actions
     ]
+    flagged = Breach.from_facts(escalation.facts, rule=escalation.rule)
     context = {
         "escalation": escalation,
         "referral": referral,
@@ -226,8 +181,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "policy": referral.policy,
         "facts": rule_facts(escalation),
-        "flagged_first_due": _facts_date(escalation.facts, "first_appointment_due"),
-        "flagged_completion_due": _facts_date(escalation.facts, "completion_due"),
+        "flagged_first_due": flagged.first_appointment_due,
+        "flagged_completion_due": flagged.completion_due,
         "appointments": appointments_for(referral),
         "timeline": case_timeline(case),
         "form": form,
@@ -244,15 +199,11 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
     escalation = escalation_get(user=request.user, pk=pk)
     if SUMMARY not in escalation_actions_for(escalation, request.user):
         raise Http404("No case summary: the decision was not to prosecute")
+    escalation = escalation_shown(
+        user=request.user, pk=pk, action="export", reason="Case summary for the prosecution file"
+    )
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="export",
-        obj=escalation,
-        person_id=case.person_id,
-        reason="Case summary for the prosecution file",
-    )
     earlier = (
         escalations_visible_to(request.user)
         .filter(referral__case=case, decided_at__isnull=False)

@@ -5,6 +5,7 @@ each with a `dedupe_key` naming its purpose, so queueing twice (or on two worker
 queues once. A Celery task sends what is pending; while the broker is down the rows simply
 wait, and the periodic send task (every 5 minutes) sends them once it is back.
 
+- `outbox_queue`: queue messages in one INSERT, each once (by its dedupe_key).
 - `send_soon`: after the transaction commits, ask a worker to send the outbox now.
 - `notifications_send_pending`: claims rows with FOR UPDATE SKIP LOCKED and sends them;
   a failure is counted and retried by later runs, up to MAX_ATTEMPTS, then marked failed.
@@ -19,14 +20,16 @@ import logging
 import smtplib
 import sys
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -42,6 +45,51 @@ MAX_ATTEMPTS = 8  # with the send task every 5 minutes: about 40 minutes of retr
 def send_soon() -> None:
     """After commit, ask a worker to send the outbox now; with the broker down, rows wait."""
     transaction.on_commit(lambda: current_app.send_task(SEND_PENDING_TASK), robust=True)
+
+
+# --- Queueing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message to queue: by `channel` to `recipient`, once for its `dedupe_key`."""
+
+    kind: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    dedupe_key: str
+    referral_id: int | None = None
+
+
+QUEUE_SQL = """
+INSERT INTO programmes_notification
+    (kind, channel, recipient, subject, body, referral_id, dedupe_key, status, attempts,
+     last_error, created_at, sent_at)
+SELECT m.kind, m.channel, m.recipient, m.subject, m.body, m.referral_id, m.dedupe_key,
+       'pending', 0, '', %(now)s, NULL
+FROM unnest(%(kind)s::text[], %(channel)s::text[], %(recipient)s::text[], %(subject)s::text[],
+            %(body)s::text[], %(dedupe_key)s::text[], %(referral_id)s::bigint[])
+     AS m (kind, channel, recipient, subject, body, dedupe_key, referral_id)
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+def outbox_queue(messages: Sequence[OutboxMessage], *, now: datetime) -> int:
+    """Queue messages in one INSERT, leaving out any whose dedupe_key is queued already (by
+    an earlier run, or another worker at the same moment); return how many were queued. After
+    commit, a worker is asked to send them."""
+    if not messages:
+        return 0
+    columns = {f.name: [getattr(m, f.name) for m in messages] for f in fields(OutboxMessage)}
+    with connection.cursor() as cursor:
+        cursor.execute(QUEUE_SQL, {**columns, "now": now})
+        queued = len(cursor.fetchall())
+    if queued:
+        send_soon()
+    return queued
 
 
 # --- Sending -------------------------------------------------------------------------------

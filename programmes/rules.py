@@ -1,7 +1,7 @@
 """The provider's rules as plain functions: deadlines of a referral (working days in England
 and Wales, counted in Europe/London by `base.clock`), which status a referral may move to,
-what the provider may do next with a referral or an appointment, and what counts as
-attending."""
+what the provider may do next with a referral or an appointment, and what each attendance
+outcome counts as (in Python, and as SQL for set-based counting)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def compute_deadlines(
 
 # Which status a referral may move to from each status.
 REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"accepted", "declined", "withdrawn"}),
+    "new": frozenset({"accepted", "declined", "flagged", "withdrawn"}),
     "accepted": frozenset({"in_progress", "completed", "flagged", "withdrawn"}),
     "in_progress": frozenset({"completed", "flagged", "withdrawn"}),
     "flagged": frozenset({"new", "accepted", "in_progress", "withdrawn"}),
@@ -152,17 +152,49 @@ def appointment_actions_for(
     )
 
 
+# What each attendance outcome counts as: (where the policy counts arriving late as attending,
+# where it does not). "attended" counts towards the programme and the first appointment;
+# "absence" is an unexcused absence, which the deadline sweep counts against the policy's
+# limit; "" is neither (an excused absence, a session the provider cancelled).
+OUTCOME_COUNTS: dict[str, tuple[str, str]] = {
+    "attended": ("attended", "attended"),
+    "late": ("attended", "absence"),
+    "did_not_attend": ("absence", "absence"),
+    "excused": ("", ""),
+    "cancelled_by_provider": ("", ""),
+}
+
+
+def counts_as(outcome: str, *, late_counts_as_attended: bool) -> str:
+    """What an attendance outcome counts as under a policy: "attended", "absence" or ""."""
+    if_late_counts, if_late_does_not = OUTCOME_COUNTS[outcome]
+    return if_late_counts if late_counts_as_attended else if_late_does_not
+
+
 def counts_as_attended(outcome: str, *, late_counts_as_attended: bool) -> bool:
     """Whether an attendance outcome counts towards the sessions a programme requires.
 
     Some schemes count arriving late as attending; others treat it as a failure to attend.
     """
-    return outcome == "attended" or (outcome == "late" and late_counts_as_attended)
+    return counts_as(outcome, late_counts_as_attended=late_counts_as_attended) == "attended"
 
 
-def counts_as_unexcused_absence(outcome: str, *, late_counts_as_attended: bool) -> bool:
-    """Whether an outcome is an absence the person is answerable for."""
-    return outcome == "did_not_attend" or (outcome == "late" and not late_counts_as_attended)
+def counts_as_sql(what: str, *, outcome: str, late_counts_as_attended: str) -> str:
+    """`counts_as(...) == what` as a SQL condition, on the columns (or expressions) named.
+
+    Generated from OUTCOME_COUNTS, so the SQL that counts attendance in bulk (the deadline
+    sweep) and the Python that counts one referral's cannot drift apart.
+    """
+
+    def quoted(outcomes: list[str]) -> str:
+        return ", ".join(f"'{o}'" for o in outcomes) or "NULL"
+
+    if_late_counts = [o for o, (counted, _) in OUTCOME_COUNTS.items() if counted == what]
+    if_late_does_not = [o for o, (_, counted) in OUTCOME_COUNTS.items() if counted == what]
+    return (
+        f"(CASE WHEN {late_counts_as_attended} THEN {outcome} IN ({quoted(if_late_counts)}) "
+        f"ELSE {outcome} IN ({quoted(if_late_does_not)}) END)"
+    )
 
 
 # Home Office crime outcome recorded when a diversion is completed, by the scheme's disposal.

@@ -13,9 +13,16 @@ from accounts.models import User
 from audit.services import audit_record
 from base.clock import LONDON, london_date
 from base.errors import DomainError, IllegalTransition
+from base.sql import Statement
 from cases import rules as case_rules
 from cases.models import Case, CaseOutcome, CaseStatus
-from cases.services import case_lock, case_transition, next_reference
+from cases.services import (
+    case_lock,
+    case_transition,
+    next_reference,
+    transition_record,
+    transition_rows,
+)
 from programmes import rules
 from programmes.models import (
     Appointment,
@@ -138,19 +145,45 @@ def referral_transition(
     previous = referral.status
     referral.status = to
     referral.save(update_fields=["status", "updated_at", "decline_reason", "completed_on"])
-    ReferralStatusChange.objects.create(
-        referral=referral, from_status=previous, to_status=to, changed_by=by, reason=reason
-    )
-    audit_record(
-        user=by,
-        action="change",
+    transition_record(
+        history=ReferralStatusChange,
         obj=referral,
-        object_id=referral.reference,
         person_id=referral.case.person_id,
-        changes={"before": {"status": previous}, "after": {"status": to}},
+        from_status=previous,
+        to=to,
+        by=by,
         reason=reason,
     )
     return referral
+
+
+def referral_transition_many(
+    statement: Statement, *, moves: str, to: str, by: User | None, at: datetime
+) -> str:
+    """The set-based form of referral_transition, as steps of `statement`.
+
+    Every referral in `moves` (a step with id, from_status, reason, and audit_after: a JSON
+    object added to the audit row's "after") that is still in from_status, and may move to
+    `to`, moves there: one UPDATE, one INSERT of history rows and one of audit rows, the same
+    rows referral_transition writes for one. Returns the step listing the referrals moved
+    (id, reference, case_id, person_id, from_status, reason, audit_after).
+    """
+    moved = statement.add(
+        "referral_moved",
+        f"""
+        UPDATE programmes_referral r SET status = %(referral_to)s, updated_at = %(referral_at)s
+        FROM {moves} m, cases_case c
+        WHERE r.id = m.id AND c.id = r.case_id
+          AND r.status = m.from_status AND m.from_status IN %(referral_may_move)s
+        RETURNING r.id, r.reference, r.case_id, c.person_id, m.from_status, m.reason,
+                  m.audit_after
+        """,  # noqa: S608 (step names and constants, no input)
+        referral_to=to,
+        referral_at=at,
+        referral_may_move=tuple(s for s in ReferralStatus.values if referral_can_transition(s, to)),
+    )
+    transition_rows(statement, history=ReferralStatusChange, moved=moved, to=to, by=by, at=at)
+    return moved
 
 
 def _touch(referral: Referral) -> None:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +25,7 @@ from audit.services import audit_many, audit_record
 from base.clock import london_date
 from base.errors import DomainError
 from base.pages import force_staff_required, provider_staff_required
+from base.paging import LIST_CAP, list_page
 from cases import rules as case_rules
 from cases.selectors import ClosedCaseNeedsReason, case_shown
 from programmes import forms, rules, selectors, services
@@ -53,16 +53,8 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 
 def _referral(request: HttpRequest, reference: str) -> Referral:
-    """The provider's referral, recording that its personal data was disclosed to them."""
-    referral = selectors.referral_get(user=request.user, reference=reference)
-    audit_record(
-        user=request.user,
-        action="disclose",
-        obj=referral,
-        object_id=referral.reference,
-        person_id=referral.case.person_id,
-    )
-    return referral
+    """The provider's referral; reading it is audited as a disclosure (referral_shown)."""
+    return selectors.referral_shown(user=request.user, reference=reference)
 
 
 def _appointment(request: HttpRequest, referral: Referral, pk: int) -> Appointment:
@@ -116,7 +108,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     counts = selectors.provider_inbox_counts(request.user)
     referrals = selectors.provider_inbox(user=request.user, tab=tab, query=query)
-    page = Paginator(referrals, 25).get_page(request.GET.get("page"))
+    page = list_page(referrals, request.GET.get("page"), per_page=25, noun="referrals")
     if query:
         audit_record(
             user=request.user,
@@ -138,7 +130,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": counts[key],
+            "count": counts[key] if counts[key] <= LIST_CAP else f"{LIST_CAP:,}+",
             "href": "?" + urlencode({"tab": key, **({"q": query} if query else {})}),
             "current": key == tab,
         }

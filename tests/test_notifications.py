@@ -20,7 +20,7 @@ from diversion.celery import app as diversion_app
 from escalations.models import Escalation
 from escalations.notifications import notifications_queue_digest, notifications_queue_reminders
 from escalations.sweep import sweep_deadlines
-from programmes.models import Notification, Referral
+from programmes.models import Notification, Provider, Referral
 from programmes.notifications import MAX_ATTEMPTS, SendSummary, notifications_send_pending
 from tests import factories
 
@@ -167,6 +167,39 @@ def test_first_appointment_reminder_is_not_sent_once_an_appointment_was_attended
     appointment.attendance.create(outcome="attended", recorded_by=referral.referred_by)
 
     assert notifications_queue_reminders(now=DAY_BEFORE) == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("late_counts", "reminded"), [(True, 0), (False, 1)])
+def test_arriving_late_stops_the_first_appointment_reminder_only_where_late_is_attending(
+    late_counts: bool, reminded: int
+) -> None:
+    policy = factories.PolicyFactory(
+        force=factories.force("TVP"), late_counts_as_attended=late_counts
+    )
+    referral = factories.ReferralFactory(
+        case__status="in_programme", policy=policy, status="accepted",
+        first_appointment_due=FIRST_DUE, completion_due=FIRST_DUE + timedelta(days=70),
+    )  # fmt: skip
+    appointment = referral.appointments.create(
+        starts_at=DAY_BEFORE - timedelta(days=3), booked_by=referral.referred_by
+    )
+    appointment.attendance.create(outcome="late", recorded_by=referral.referred_by)
+
+    assert notifications_queue_reminders(now=DAY_BEFORE) == reminded
+
+
+@pytest.mark.django_db
+def test_welsh_reminder_names_the_month_in_welsh_and_the_provider_as_written() -> None:
+    july = end_of_day(date(2026, 7, 16))
+    referral = make_referral(first_due=july, preferred_language="cy", phone="07700 900888")
+    Provider.objects.filter(pk=referral.programme.provider_id).update(name="Smith & Jones <CIC>")
+
+    notifications_queue_reminders(now=datetime(2026, 7, 15, 10, 0, tzinfo=LONDON))
+
+    welsh, english = Notification.objects.get(referral=referral).body.split("\n\n")
+    assert "gyda Smith & Jones <CIC> erbyn 16 Gorffennaf 2026." in welsh
+    assert "with Smith & Jones <CIC> by 16 July 2026." in english
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The deadline sweep (programmes/sweep.py) on PostgreSQL, with the clock moved."""
+"""The breach rule (escalations/breaches.py) and the deadline sweep that flags what it finds
+(escalations/sweep.py), on PostgreSQL, with the clock moved."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from accounts.models import Role, User
 from audit.models import AuditEvent
 from base.clock import LONDON, end_of_day, london_date
 from cases.models import CaseStatusChange, SchemePolicy
+from escalations.breaches import Breach, referral_breaches
 from escalations.models import Escalation
-from escalations.rules import ReferralProgress, breached_rules
 from escalations.services import escalation_decide
 from escalations.sweep import sweep_deadlines
 from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatusChange
-from programmes.rules import compute_deadlines, counts_as_attended, counts_as_unexcused_absence
+from programmes.rules import compute_deadlines
 from programmes.services import attendance_record, referral_complete
 from tests import factories
 
@@ -511,13 +512,83 @@ def test_extension_after_both_deadlines_were_missed_is_not_flagged_again_at_once
     }
 
 
-# --- The SQL agrees with the rules in Python ----------------------------------------------
+# --- The rule, case by case, and the sweep flagging what it finds ------------------------
+
+FIRST_DUE = end_of_day(date(2026, 11, 16))
+COMPLETION_DUE = end_of_day(date(2026, 12, 16))
+BEFORE_FIRST = FIRST_DUE - timedelta(days=3)
+AFTER_FIRST = FIRST_DUE + timedelta(days=2)
+AFTER_COMPLETION = COMPLETION_DUE + ONE_SECOND
+
+
+@pytest.mark.parametrize(
+    ("late_counts", "limit", "appointments", "now", "rules"),
+    [
+        (True, 1, [], BEFORE_FIRST, []),
+        (True, 1, [], AFTER_FIRST, ["first_appointment_missed"]),
+        (True, 1, [(-48, "attended")], AFTER_FIRST, []),
+        (True, 1, [(-48, "late")], AFTER_FIRST, []),
+        (False, 1, [(-48, "late")], AFTER_FIRST, ["first_appointment_missed"]),
+        (False, 0, [(-48, "late")], AFTER_FIRST, ["too_many_absences", "first_appointment_missed"]),
+        (True, 0, [(-72, "excused"), (-48, "excused"), (-24, "excused")], BEFORE_FIRST, []),
+        (True, 0, [(-48, "cancelled_by_provider")], AFTER_FIRST, ["first_appointment_missed"]),
+        (True, 0, [(-48, "attended"), (24, "did_not_attend")], AFTER_FIRST, ["too_many_absences"]),
+        (True, 1, [(-48, "attended"), (24, "did_not_attend")], AFTER_FIRST, []),
+        (True, 1, [(-48, "attended")], AFTER_COMPLETION, ["completion_missed"]),
+        (
+            False,
+            0,
+            [(-48, "late"), (24, "attended")],
+            AFTER_COMPLETION,
+            ["too_many_absences", "completion_missed", "first_appointment_missed"],
+        ),
+    ],
+)
+def test_breach_rule_fires_by_attendance_policy_and_deadlines(
+    officer: User,
+    programme: Programme,
+    late_counts: bool,
+    limit: int,
+    appointments: list[tuple[int, str]],
+    now: datetime,
+    rules: list[str],
+) -> None:
+    policy = make_policy(late_counts_as_attended=late_counts, max_unexcused_absences=limit)
+    referral = make_referral(
+        officer, programme, first_due=FIRST_DUE, completion_due=COMPLETION_DUE, policy=policy
+    )
+    for hours, outcome in appointments:  # hours from the first deadline
+        attend(referral, FIRST_DUE + timedelta(hours=hours), outcome)
+
+    breach = referral_breaches(referral_id=referral.pk, now=now)
+
+    assert breach is not None and list(breach.rules_fired) == rules
+    assert flagged_rules(now) == ({referral.reference: rules[0]} if rules else {})
+
+
+def test_referral_that_is_not_open_has_no_breaches(officer: User, programme: Programme) -> None:
+    referral = make_referral(officer, programme, first_due=FIRST_DUE, status="completed")
+
+    assert referral_breaches(referral_id=referral.pk, now=AFTER_COMPLETION) is None
+
+
+def test_rule_for_one_referral_gives_the_facts_the_sweep_stores(
+    officer: User, programme: Programme
+) -> None:
+    referral = make_referral(officer, programme, first_due=FIRST_DUE, completion_due=COMPLETION_DUE)
+    attend(referral, FIRST_DUE - timedelta(days=1), "did_not_attend")
+
+    breach = referral_breaches(referral_id=referral.pk, now=AFTER_FIRST)
+    sweep_deadlines(now=AFTER_FIRST)
+
+    assert breach == Breach.from_facts(Escalation.objects.get(referral=referral).facts)
+    assert breach.unexcused_absences == 1 and breach.attended_by_first_deadline == 0
 
 
 OUTCOMES = ["attended", "late", "did_not_attend", "excused", "cancelled_by_provider"]
 
 
-def test_sweep_agrees_with_breached_rules_on_random_referrals(
+def test_sweep_flags_what_the_rule_finds_for_each_referral_on_random_referrals(
     officer: User, programme: Programme
 ) -> None:
     rng = random.Random(20261026)
@@ -527,7 +598,7 @@ def test_sweep_agrees_with_breached_rules_on_random_referrals(
         for late in (True, False)
         for limit in (0, 1, 2)
     ]
-    expected: dict[str, list[str]] = {}
+    referrals = []
     for _ in range(50):
         policy = rng.choice(policies)
         first_due = end_of_day(london_date(now) + timedelta(days=rng.randint(-20, 10)))
@@ -535,13 +606,12 @@ def test_sweep_agrees_with_breached_rules_on_random_referrals(
         referral = make_referral(
             officer, programme, first_due=first_due, completion_due=completion_due, policy=policy
         )
-        attended_by_first = unexcused = 0
+        referrals.append(referral)
         for _ in range(rng.randint(0, 4)):
             starts_at = first_due + timedelta(hours=rng.randint(-24 * 10, 24 * 5))
-            outcome = rng.choice(OUTCOMES)
             booked = rng.random() > 0.15
             status = Appointment.Status.BOOKED if booked else Appointment.Status.CANCELLED
-            appointment = attend(referral, starts_at, outcome, status=status)
+            appointment = attend(referral, starts_at, rng.choice(OUTCOMES), status=status)
             if rng.random() < 0.2:  # an earlier outcome, corrected: no longer current
                 Attendance.objects.create(
                     appointment=appointment,
@@ -549,23 +619,11 @@ def test_sweep_agrees_with_breached_rules_on_random_referrals(
                     is_current=False,
                     recorded_by=officer,
                 )
-            if not booked:
-                continue
-            late_ok = policy.late_counts_as_attended
-            if starts_at <= first_due and counts_as_attended(
-                outcome, late_counts_as_attended=late_ok
-            ):
-                attended_by_first += 1
-            if counts_as_unexcused_absence(outcome, late_counts_as_attended=late_ok):
-                unexcused += 1
-        progress = ReferralProgress(
-            first_appointment_due=first_due,
-            completion_due=completion_due,
-            attended_by_first_deadline=attended_by_first,
-            unexcused_absences=unexcused,
-            max_unexcused_absences=policy.max_unexcused_absences,
-        )
-        expected[referral.reference] = breached_rules(progress, now)
+    # The rule asked one referral at a time, as the escalation page's explanation would be.
+    expected = {
+        referral.reference: list(referral_breaches(referral_id=referral.pk, now=now).rules_fired)
+        for referral in referrals
+    }
 
     flagged = flagged_rules(now)
 

@@ -83,7 +83,7 @@ def escalation_decide(
                     f"({escalation.get_decision_display().lower()}) by {escalation.decided_by} "
                     f"on {_long(london_date(escalation.decided_at))}."
                 )
-            policy = referral.policy
+            policy = referral.policy  # still open: an extension, and none is left
             raise DomainError(
                 f"The scheme allows {policy.max_extensions} extension"
                 f"{'s' if policy.max_extensions != 1 else ''} and this referral has had "

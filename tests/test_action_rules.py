@@ -8,13 +8,22 @@ offer, and the services allow, exactly the same.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from cases.models import CaseStatus
-from cases.rules import case_actions
-from escalations.rules import escalation_actions
-from programmes.models import ReferralStatus
-from programmes.rules import appointment_actions, referral_actions
+from accounts.models import Role, User
+from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePolicy
+from cases.rules import case_actions, case_actions_for
+from escalations.models import Escalation
+from escalations.rules import escalation_actions, escalation_actions_for
+from programmes.models import Appointment, Programme, Referral, ReferralStatus
+from programmes.rules import (
+    appointment_actions,
+    appointment_actions_for,
+    referral_actions,
+    referral_actions_for,
+)
 
 # The case's status: what an officer may do, and what a supervisor may do while the latest
 # eligibility decision is open and an offer waits for its answer.
@@ -196,3 +205,96 @@ def test_nobody_but_a_supervisor_of_the_force_may_act_on_an_escalation(decided: 
         )
         == frozenset()
     )
+
+
+# The adapters from records to facts, with unsaved records: no database --------------------
+
+TVP, DUR = 1, 2
+
+
+def user(role: str, *, force: int | None = None, provider: int | None = None) -> User:
+    return User(role=role, force_id=force, provider_id=provider)
+
+
+def test_case_actions_for_reads_the_role_and_the_force_of_the_case() -> None:
+    case = Case(status="ineligible", force_id=TVP)
+    decision = EligibilityDecision(overridden_at=None)
+
+    def actions(someone: User) -> frozenset[str]:
+        return case_actions_for(case, someone, decision=decision)
+
+    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close"}
+    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override"}
+    assert actions(user(Role.SUPERVISOR, force=DUR)) == frozenset()
+    assert actions(user(Role.ANALYST, force=TVP)) == frozenset()
+    assert actions(user(Role.PROVIDER_STAFF, provider=TVP)) == frozenset()
+
+
+def test_case_actions_for_reads_whether_the_decision_is_open_and_the_offer_pending() -> None:
+    supervisor = user(Role.SUPERVISOR, force=TVP)
+    eligible = Case(status="eligible", force_id=TVP)
+    offered = Case(status="offered", force_id=TVP)
+
+    def override(decision: EligibilityDecision | None) -> bool:
+        return "override" in case_actions_for(eligible, supervisor, decision=decision)
+
+    def answer(offer: Offer | None) -> bool:
+        return "offer" in case_actions_for(offered, supervisor, offer=offer)
+
+    assert override(EligibilityDecision(overridden_at=None))
+    assert not override(EligibilityDecision(overridden_at=datetime(2026, 11, 20, tzinfo=UTC)))
+    assert not override(None)
+    assert answer(Offer(response="pending"))
+    assert not answer(Offer(response="declined"))
+    assert not answer(None)
+
+
+def test_referral_actions_for_reads_the_provider_of_the_programme() -> None:
+    referral = Referral(status="accepted", programme=Programme(provider_id=TVP))
+
+    assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=TVP)) == {
+        "book",
+        "complete",
+    }
+    assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=DUR)) == frozenset()
+    assert referral_actions_for(referral, user(Role.SUPERVISOR, force=TVP)) == frozenset()
+    # A provider without the role (a row the database refuses) is still not its staff.
+    assert referral_actions_for(referral, user(Role.ADMINISTRATOR, provider=TVP)) == frozenset()
+
+
+def test_appointment_actions_for_reads_the_appointment_and_its_referral() -> None:
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    staff = user(Role.PROVIDER_STAFF, provider=TVP)
+    referral = Referral(status="in_progress", programme=Programme(provider_id=TVP))
+
+    def actions(recorded: bool = False, **fields: object) -> frozenset[str]:
+        appointment = Appointment(referral=referral, **{"starts_at": now, **fields})
+        return appointment_actions_for(appointment, staff, attendance_recorded=recorded, now=now)
+
+    assert actions() == {"reschedule", "cancel", "record"}
+    assert actions(starts_at=now + timedelta(seconds=1)) == {"reschedule", "cancel"}
+    assert actions(recorded=True) == {"record"}
+    assert actions(status="cancelled") == frozenset()
+    assert actions(group_session_id=7) == {"cancel", "record"}
+    referral.status = "completed"
+    assert actions() == {"reschedule", "cancel"}
+    referral.status, referral.programme = "in_progress", Programme(provider_id=DUR)
+    assert actions() == frozenset()
+
+
+def test_escalation_actions_for_reads_the_decision_and_the_extensions_left() -> None:
+    supervisor = user(Role.SUPERVISOR, force=TVP)
+    policy = SchemePolicy(max_extensions=2)
+    referral = Referral(case=Case(force_id=TVP), policy=policy, extensions=1)
+
+    def actions(someone: User = supervisor, **fields: object) -> frozenset[str]:
+        return escalation_actions_for(Escalation(referral=referral, **fields), someone)
+
+    assert actions() == DECISIONS
+    assert actions(user(Role.SUPERVISOR, force=DUR)) == frozenset()
+    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == frozenset()
+    assert actions(decided_at=datetime(2026, 12, 1, tzinfo=UTC), decision="prosecute") == {
+        "summary"
+    }
+    referral.extensions = 2
+    assert actions() == DECISIONS - {"extend"}

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
+from audit.services import audit_record
 from base.paging import LIST_CAP
 from escalations.models import Escalation
 
@@ -90,4 +91,19 @@ def escalation_get(*, user: User, pk: int) -> Escalation:
     )
     if escalation is None:
         raise Http404("No escalation found")
+    return escalation
+
+
+def escalation_shown(*, user: User, pk: int, action: str = "view", reason: str = "") -> Escalation:
+    """One escalation, as `escalation_get`, for a page that shows it and its person: the read
+    is audited here (`action` "view", or "export" for the printable summary), naming the
+    person."""
+    escalation = escalation_get(user=user, pk=pk)
+    audit_record(
+        user=user,
+        action=action,
+        obj=escalation,
+        person_id=escalation.referral.case.person_id,
+        reason=reason,
+    )
     return escalation

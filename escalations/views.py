@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_many, audit_record
+from audit.services import audit_many
 from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
 from base.pages import supervisor_required
@@ -32,6 +32,7 @@ from escalations.rules import SUMMARY, escalation_actions_for
 from escalations.selectors import (
     escalation_get,
     escalation_queue,
+    escalation_shown,
     escalations_visible_to,
     queue_totals,
 )
@@ -158,14 +159,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _decided_message(decided))
             return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+    escalation = escalation_shown(user=request.user, pk=escalation.pk)
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="view",
-        obj=escalation,
-        person_id=case.person_id,
-    )
     actions = escalation_actions_for(escalation, request.user)
     decisions = [
         {
@@ -203,15 +199,11 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
     escalation = escalation_get(user=request.user, pk=pk)
     if SUMMARY not in escalation_actions_for(escalation, request.user):
         raise Http404("No case summary: the decision was not to prosecute")
+    escalation = escalation_shown(
+        user=request.user, pk=pk, action="export", reason="Case summary for the prosecution file"
+    )
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="export",
-        obj=escalation,
-        person_id=case.person_id,
-        reason="Case summary for the prosecution file",
-    )
     earlier = (
         escalations_visible_to(request.user)
         .filter(referral__case=case, decided_at__isnull=False)

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import User
-from audit.services import audit_many, audit_record
+from audit.services import audit_many
 from base.api import IsForceOrProviderStaff, IsForceStaff
 from programmes import api_docs as docs
 from programmes.models import Appointment, Programme, Referral, ReferralStatus
@@ -34,6 +34,7 @@ from programmes.selectors import (
     programme_list,
     referral_get,
     referral_list,
+    referral_shown,
     referral_with_appointments,
 )
 from programmes.serializers import (
@@ -155,14 +156,7 @@ class ReferralViewSet(mixins.ListModelMixin, GenericViewSet):
     def retrieve(self, request: Request, reference: str) -> Response:
         if _is_provider(request.user):
             return _provider_referral(request, reference)
-        referral = referral_get(user=request.user, reference=reference)
-        audit_record(
-            user=request.user,
-            action="view",
-            obj=referral,
-            object_id=referral.reference,
-            person_id=referral.case.person_id,
-        )
+        referral = referral_shown(user=request.user, reference=reference)
         return Response(ReferralSerializer(referral).data)
 
     @docs.referral_accept

@@ -7,6 +7,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_o
 from django.http import Http404
 
 from accounts.models import Role, User
+from audit.services import audit_record
 from base.paging import LIST_CAP
 from cases.models import Case, Force
 from cases.selectors import case_search, cases_visible_to, people_named
@@ -159,6 +160,23 @@ def referral_get(*, user: User, reference: str) -> Referral:
     )
     if referral is None:
         raise Http404("No referral found")
+    return referral
+
+
+def referral_shown(*, user: User, reference: str) -> Referral:
+    """One referral, as `referral_get`, for a page or endpoint that shows it and its person.
+
+    The read is audited here, naming the person: a "disclose" when the reader is the
+    provider's staff (personal data leaving the force), a "view" otherwise.
+    """
+    referral = referral_get(user=user, reference=reference)
+    audit_record(
+        user=user,
+        action="disclose" if user.is_provider_staff else "view",
+        obj=referral,
+        object_id=referral.reference,
+        person_id=referral.case.person_id,
+    )
     return referral
 
 

@@ -53,16 +53,8 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 
 def _referral(request: HttpRequest, reference: str) -> Referral:
-    """The provider's referral, recording that its personal data was disclosed to them."""
-    referral = selectors.referral_get(user=request.user, reference=reference)
-    audit_record(
-        user=request.user,
-        action="disclose",
-        obj=referral,
-        object_id=referral.reference,
-        person_id=referral.case.person_id,
-    )
-    return referral
+    """The provider's referral; reading it is audited as a disclosure (referral_shown)."""
+    return selectors.referral_shown(user=request.user, reference=reference)
 
 
 def _appointment(request: HttpRequest, referral: Referral, pk: int) -> Appointment:

@@ -98,11 +98,15 @@ def create_roles(
     owner_password: str | None,
     runtime: str,
     runtime_password: str | None,
-    owner_can_create_databases: bool = False,
+    development: bool = False,
 ) -> None:
-    """Create (or update) both login roles. Needs a superuser or a role with CREATEROLE."""
+    """Create (or update) both login roles. Needs a superuser.
+
+    `development` (make test, make bench; not for production) lets the owner create databases
+    and set session_replication_role, which the benchmark's bulk load uses to skip triggers.
+    """
     for name, password, options in (
-        (owner, owner_password, "CREATEDB" if owner_can_create_databases else "NOCREATEDB"),
+        (owner, owner_password, "CREATEDB" if development else "NOCREATEDB"),
         (runtime, runtime_password, "NOCREATEDB"),
     ):
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name])
@@ -113,6 +117,13 @@ def create_roles(
         if password:
             statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
         cursor.execute(statement)
+    verb = "GRANT" if development else "REVOKE"
+    preposition = "TO" if development else "FROM"
+    cursor.execute(
+        sql.SQL(verb + " SET ON PARAMETER session_replication_role " + preposition + " {}").format(
+            sql.Identifier(owner)
+        )
+    )
 
 
 # Everything in schema public that an extension does not own: handed to the owner role.

@@ -188,8 +188,10 @@ def _ensure_roles(socket_dir: Path, port: int, name: str) -> None:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('stack.py roles'))")
             cur.execute(
                 "SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)) = 2"
-                " AND pg_get_userbyid(datdba) = %s FROM pg_database WHERE datname = %s",
-                [OWNER_ROLE, RUNTIME_ROLE, OWNER_ROLE, name],
+                " AND pg_get_userbyid(datdba) = %s"
+                " AND has_parameter_privilege(%s, 'session_replication_role', 'SET')"
+                " FROM pg_database WHERE datname = %s",
+                [OWNER_ROLE, RUNTIME_ROLE, OWNER_ROLE, OWNER_ROLE, name],
             )
             if cur.fetchone()[0]:
                 return
@@ -199,7 +201,7 @@ def _ensure_roles(socket_dir: Path, port: int, name: str) -> None:
                 owner_password=None,
                 runtime=RUNTIME_ROLE,
                 runtime_password=None,
-                owner_can_create_databases=True,  # the test database, benchmarks
+                development=True,  # the test database, the benchmark's bulk load
             )
             hand_database_to_owner(cur, owner=OWNER_ROLE, database=name)
             grant_runtime_privileges(cur, owner=OWNER_ROLE, runtime=RUNTIME_ROLE)

@@ -148,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ["DJANGO_SETTINGS_MODULE"] = "scripts.bench.settings"
     os.environ.pop("BENCH_DATABASE", None)
+    # It creates, bulk-loads and drops databases of its own: it runs as the owner role (its
+    # worker processes too), which make bench's embedded PostgreSQL lets do both.
+    if os.environ.get("DATABASE_OWNER_URL"):
+        os.environ["DATABASE_URL"] = os.environ["DATABASE_OWNER_URL"]
     django.setup()
     from django.conf import settings
 

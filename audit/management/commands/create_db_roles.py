@@ -35,12 +35,13 @@ class Command(BaseCommand):
             help="a superuser's URL for the same database (default: DATABASE_ADMIN_URL)",
         )
         parser.add_argument(
-            "--owner-can-create-databases",
+            "--development",
             action="store_true",
-            help="let the owner create databases (the test database, benchmarks)",
+            help="let the owner create databases and switch triggers off for bulk loads "
+            "(make test, make bench); not for production",
         )
 
-    def handle(self, *args, admin_url: str, owner_can_create_databases: bool, **options):
+    def handle(self, *args, admin_url: str, development: bool, **options):
         """Create both roles, hand the database over to the owner, grant the runtime role."""
         owner, runtime = settings.DATABASE_OWNER, settings.DATABASES["default"]
         if not admin_url:
@@ -66,7 +67,7 @@ class Command(BaseCommand):
                     owner_password=owner["PASSWORD"],
                     runtime=runtime["USER"],
                     runtime_password=runtime["PASSWORD"],
-                    owner_can_create_databases=owner_can_create_databases,
+                    development=development,
                 )
                 hand_database_to_owner(cursor, owner=owner["USER"], database=runtime["NAME"])
                 grant_runtime_privileges(cursor, owner=owner["USER"], runtime=runtime["USER"])

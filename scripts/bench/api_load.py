@@ -159,17 +159,18 @@ def load(
 
 
 def attendance_requests(
-    appointments: list[int], concurrency: int
+    appointments: list[tuple[int, str]], concurrency: int
 ) -> Callable[[int, int], tuple[str, dict]]:
-    """Each thread corrects its own appointments in turn, attended to late and back again:
-    every request writes (a correction), and to the deadline rules nothing changes."""
+    """Each thread corrects its own appointments in turn, from their current outcome, attended
+    to late and back again: every request writes (a correction), and to the deadline rules
+    nothing changes."""
     mine = [appointments[t::concurrency] for t in range(concurrency)]
     if not all(mine):
         raise ValueError(f"Need at least {concurrency} appointments, found {len(appointments)}")
-    current: dict[int, str] = dict.fromkeys(appointments, "attended")
+    current: dict[int, str] = dict(appointments)
 
     def request(thread: int, n: int) -> tuple[str, dict]:
-        appointment = mine[thread][n % len(mine[thread])]
+        appointment, _outcome = mine[thread][n % len(mine[thread])]
         outcome = "late" if current[appointment] == "attended" else "attended"
         current[appointment] = outcome
         return (

@@ -210,7 +210,9 @@ class PageRunner:
         page = PAGES_BY_KEY[key]
         client = self.client(page.username)
         with CaptureQueriesContext(connection) as queries:
-            client.get(page.url(self.facts))
+            response = client.get(page.url(self.facts))
+        if response.status_code != 200:
+            return [f"== {page.label}: answered {response.status_code}, not explained"]
         selects = [q for q in queries.captured_queries if q["sql"].lstrip().startswith("SELECT")]
         selects.sort(key=lambda q: float(q["time"]), reverse=True)
         lines = [f"== {page.label}: {page.url(self.facts)} ({len(queries)} queries)"]
@@ -544,23 +546,24 @@ def api_token(username: str = "provider") -> str:
     return key
 
 
-def attendance_appointments(count: int, username: str = "provider") -> list[int]:
+def attendance_appointments(count: int, username: str = "provider") -> list[tuple[int, str]]:
     """Appointments the provider can correct back and forth without changing what the sweep
-    sees: started, booked, attended, on an in-progress referral whose policy counts arriving
-    late as attending (so "late" and "attended" are the same to every rule)."""
+    sees, with their current outcome: started, booked, attended or late, on an in-progress
+    referral whose policy counts arriving late as attending (so "late" and "attended" are the
+    same to every rule)."""
     rows = fetch(
         """
-        SELECT a.id
+        SELECT a.id, t.outcome
         FROM programmes_appointment a
         JOIN programmes_attendance t ON t.appointment_id = a.id AND t.is_current
         JOIN programmes_referral r ON r.id = a.referral_id
         JOIN cases_schemepolicy p ON p.id = r.policy_id
         JOIN programmes_programme g ON g.id = r.programme_id
         JOIN accounts_user u ON u.provider_id = g.provider_id AND u.username = %s
-        WHERE a.status = 'booked' AND a.starts_at < now() AND t.outcome = 'attended'
+        WHERE a.status = 'booked' AND a.starts_at < now() AND t.outcome IN ('attended', 'late')
           AND r.status = 'in_progress' AND p.late_counts_as_attended
         ORDER BY a.id DESC LIMIT %s
         """,
         [username, count],
     )
-    return [row[0] for row in rows]
+    return [(appointment, outcome) for appointment, outcome in rows]

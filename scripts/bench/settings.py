@@ -22,6 +22,9 @@ TWO_FACTOR_ROLES: tuple[str, ...] = ()
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# The idle timeout would sign the measured users out while the sweep and retention run; how
+# long a session lives changes nothing that is measured.
+SESSION_COOKIE_AGE = 24 * 60 * 60
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -326,6 +326,7 @@ def test_search_page_takes_the_same_number_of_queries_for_3_or_30_events(admin_c
             event(user=user, person_id=factories.PersonFactory().pk)
 
     events(3)
+    admin_client.get("/audit/")  # the first page keeps the session alive; the next ones need not
     with CaptureQueriesContext(connection) as few:
         assert admin_client.get("/audit/").status_code == 200
     events(27)

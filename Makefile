@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV   := .venv
 STACK  := $(VENV)/bin/python scripts/stack.py
 ARGS   ?=
-N      ?= 100000
+N      ?= 1000000
+BENCH_ARGS ?=
 WHO    ?= supervisor
 
 .DEFAULT_GOAL := help
@@ -63,8 +64,10 @@ assets: ## refresh the vendored GOV.UK and MOJ Frontend files (needs node and np
 shell: install ## a Django shell with the services up
 	$(STACK) exec -- python manage.py shell
 
-bench: install ## benchmark the deadline sweep on N referrals in a scratch database (N=100000)
-	$(STACK) exec -- python scripts/bench_sweep.py --n $(N)
+# Builds <name>_bench_1000 and <name>_bench_$(N) the first time (minutes at a million cases)
+# and keeps them; BENCH_ARGS="--rebuild" builds them again, "--help" lists the options.
+bench: install ## national-scale benchmark: pages, checks and jobs at 1k and N cases (N=1000000)
+	$(STACK) exec -- python scripts/bench_national.py --n $(N) $(BENCH_ARGS)
 
 code: install ## the demo authenticator's current code for WHO (supervisor or admin)
 	@DEBUG=1 $(STACK) exec -- python manage.py demo_code $(WHO) 2>/dev/null | tail -n 1

@@ -7,7 +7,9 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
-    """One access to personal data. The database refuses UPDATE and DELETE on this table."""
+    """One access to personal data. The database refuses UPDATE and DELETE on this table, the
+    application's role may only SELECT and INSERT, and each row's hash chains it to the one
+    before, so a change made behind the database's back is found (audit/chain.py)."""
 
     class Action(models.TextChoices):
         VIEW = "view", "Viewed"
@@ -31,6 +33,9 @@ class AuditEvent(models.Model):
     person_id = models.BigIntegerField(null=True, db_index=True, help_text="The person it concerns")
     changes = models.JSONField(default=dict, blank=True, help_text="Before and after, for changes")
     reason = models.TextField(blank=True)
+    # Set by the database on INSERT (the trigger audit_event_chain, audit/chain.py): a SHA-256
+    # of this row chained to the previous row's hash. The default is never stored.
+    row_hash = models.BinaryField(db_default=b"", editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]

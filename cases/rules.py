@@ -1,4 +1,5 @@
-"""The scheme's rules as plain functions: eligibility and the legal life of a case.
+"""The scheme's rules as plain functions: eligibility, the legal life of a case, and what a
+user may do next with one.
 
 Nothing here touches the database or a request. Callers build the inputs (services.py reads
 the case, the person's history and the force's policy) and store what comes back, so a test
@@ -10,9 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from cases.models import CaseStatus as S
-from cases.models import Exclusion
+from cases.models import Exclusion, Offer
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from cases.models import Case, EligibilityDecision
 
 # Which status a case may move to from each status (DESIGN.md, "The life of a case").
 CASE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -31,6 +37,79 @@ CASE_TRANSITIONS: dict[str, frozenset[str]] = {
 def can_transition(from_status: str, to_status: str) -> bool:
     """Whether a case in `from_status` may move to `to_status`."""
     return to_status in CASE_TRANSITIONS.get(from_status, frozenset())
+
+
+# What a user may do next with a case. The case page offers exactly these, and each service
+# refuses an action that is not among them (DESIGN.md, "The life of a case").
+CHECK = "check"  # run the eligibility check, or run it again (services.eligibility_check)
+OVERRIDE = "override"  # reverse the latest eligibility decision (services.eligibility_override)
+CLOSE = "close"  # close a case found not eligible (services.case_close_ineligible)
+OFFER = "offer"  # record the offer, or the answer to it (services.offer_record)
+REFER = "refer"  # refer to a programme (programmes.services.referral_create)
+
+
+def case_actions(
+    status: str,
+    *,
+    staff: bool,
+    supervisor: bool = False,
+    decision_open: bool = False,
+    offer_pending: bool = False,
+) -> frozenset[str]:
+    """What a user may do next with a case in `status`.
+
+    `staff`: the user is a custody officer or supervisor of the case's force; `supervisor`: a
+    supervisor of it; `decision_open`: the latest eligibility decision is not overridden yet;
+    `offer_pending`: an offer awaits the person's answer. Nobody else may do anything.
+
+    - check: before the offer (logged, eligible or not eligible);
+    - close: found not eligible (the case goes to the standard process);
+    - offer: eligible, or offered with the answer still to record;
+    - refer: the offer was accepted;
+    - override: a supervisor, after a check and before the offer, once per decision.
+    """
+    if not staff:
+        return frozenset()
+    actions = set()
+    if can_transition(status, S.ELIGIBLE):  # a check may find either way (CASE_TRANSITIONS)
+        actions.add(CHECK)
+    if status == S.INELIGIBLE:
+        actions.add(CLOSE)
+    if status == S.ELIGIBLE or (status == S.OFFERED and offer_pending):
+        actions.add(OFFER)
+    if status == S.ACCEPTED:
+        actions.add(REFER)
+    if supervisor and decision_open and status in (S.ELIGIBLE, S.INELIGIBLE):
+        actions.add(OVERRIDE)
+    return frozenset(actions)
+
+
+def works_on(case: Case, user: User) -> bool:
+    """Whether `user` is a custody officer or supervisor of the case's force."""
+    return user.is_force_staff and user.force_id == case.force_id
+
+
+def supervises(case: Case, user: User) -> bool:
+    """Whether `user` is a supervisor of the case's force."""
+    return user.is_force_supervisor and user.force_id == case.force_id
+
+
+def case_actions_for(
+    case: Case,
+    user: User,
+    *,
+    decision: EligibilityDecision | None = None,
+    offer: Offer | None = None,
+) -> frozenset[str]:
+    """`case_actions` for `user` and a case with its latest decision and offer (no queries:
+    the caller passes what it has read; a decision or offer not given counts as none)."""
+    return case_actions(
+        case.status,
+        staff=works_on(case, user),
+        supervisor=supervises(case, user),
+        decision_open=decision is not None and decision.overridden_at is None,
+        offer_pending=offer is not None and offer.response == Offer.Response.PENDING,
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import Case, CaseOutcome, CaseStatus, NameKey, Person
+from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
 from cases.rules import EarlierCase
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
@@ -119,6 +119,11 @@ def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case
             )
         cases = cases.filter(pk__in=found.union(*others))
     return cases.order_by("-created_at", "-id")
+
+
+def latest_decision(case: Case) -> EligibilityDecision | None:
+    """The case's most recent eligibility decision, with its policy, force and decider."""
+    return case.eligibility_decisions.select_related("policy__force", "decided_by").first()
 
 
 def case_get(*, user: User, reference: str) -> Case:

@@ -78,6 +78,13 @@ def _require_force_role(user: User, action: str) -> None:
         )
 
 
+def _require_case_staff(user: User, case: Case, action: str) -> None:
+    if not rules.works_on(case, user):
+        raise DomainError(
+            f"Only a force's custody officers and supervisors can {action}.", code="forbidden"
+        )
+
+
 def _full_clean(obj: Any, *, exclude: Sequence[str] = ()) -> None:
     """Validate a model, turning Django's errors into a DomainError for the first field."""
     try:
@@ -479,7 +486,7 @@ def _json_inputs(inputs: rules.EligibilityInputs) -> dict[str, Any]:
 
 def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     """Run the force's current policy on the case and record the decision with every reason."""
-    _require_force_role(by, "run an eligibility check")
+    _require_case_staff(by, case, "run an eligibility check")
     with transaction.atomic():
         case = case_lock(case)
         policy = case.force.current_policy()
@@ -489,7 +496,7 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
                 "before cases can be checked.",
                 code="no_policy",
             )
-        if not rules.can_transition(case.status, CaseStatus.ELIGIBLE):
+        if rules.CHECK not in rules.case_actions_for(case, by):
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: eligibility can "
                 "only be checked before the offer is made."
@@ -546,7 +553,7 @@ def offer_record(
     Accepting needs the person's consent; declining closes the case for the standard process;
     an answer not yet given leaves the case offered, to be answered later.
     """
-    _require_force_role(by, "record an offer")
+    _require_case_staff(by, case, "record an offer")
     if response not in Offer.Response.values:
         raise DomainError("Choose the person's answer to the offer.", field="response")
     if response == Offer.Response.ACCEPTED and not consent_given:
@@ -561,15 +568,15 @@ def offer_record(
     with transaction.atomic():
         case = case_lock(case)
         pending = case.offers.filter(response=Offer.Response.PENDING).first()
-        if case.status == CaseStatus.ELIGIBLE:
-            offer = Offer(case=case, offered_at=offered_at, offered_by=by)
-        elif case.status == CaseStatus.OFFERED and pending is not None:
-            offer = pending
-        else:
+        if rules.OFFER not in rules.case_actions_for(case, by, offer=pending):
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: an offer can "
                 "only be made to an eligible person."
             )
+        if case.status == CaseStatus.OFFERED:
+            offer = pending  # the answer to the offer already made
+        else:
+            offer = Offer(case=case, offered_at=offered_at, offered_by=by)
         offer.response = response
         offer.consent_given = consent_given
         offer.notes = notes
@@ -599,10 +606,10 @@ def offer_record(
 
 def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
     """Close a case found not eligible, so it goes through the standard process."""
-    _require_force_role(by, "close a case")
+    _require_case_staff(by, case, "close a case")
     with transaction.atomic():
         case = case_lock(case)
-        if case.status != CaseStatus.INELIGIBLE:
+        if rules.CLOSE not in rules.case_actions_for(case, by):
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "found not eligible can be closed for the standard process."
@@ -623,7 +630,7 @@ def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDec
     round, and the case follows. The rules' own result stays on the decision beside it.
     """
     reason = reason.strip()
-    if not by.is_force_supervisor or by.force_id != case.force_id:
+    if not rules.supervises(case, by):
         raise DomainError(
             "Only a supervisor of the case's force can override eligibility.", code="forbidden"
         )
@@ -634,14 +641,19 @@ def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDec
     with transaction.atomic():
         case = case_lock(case)
         decision = case.eligibility_decisions.select_for_update().first()
-        if decision is None or case.status not in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE):
+        actions = rules.case_actions_for(case, by, decision=decision)
+        if rules.OVERRIDE not in actions:
+            if (
+                decision is not None
+                and decision.overridden_at is not None
+                and rules.CHECK in actions
+            ):
+                raise IllegalTransition(
+                    "This decision was already overridden: run the check again for a new decision."
+                )
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: eligibility "
                 "can only be overridden after a check and before the offer."
-            )
-        if decision.overridden_at is not None:
-            raise IllegalTransition(
-                "This decision was already overridden: run the check again for a new decision."
             )
         decision.overridden_by = by
         decision.override_reason = reason

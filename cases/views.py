@@ -17,9 +17,9 @@ from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
 from base.paging import list_page
-from cases import forms, selectors, services
+from cases import forms, rules, selectors, services
 from cases.extensions import case_sections
-from cases.models import CaseStatus, Exclusion, Person
+from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
 
 PERSON_TOKEN_SALT = "cases.person-choice"  # noqa: S105 (a namespace, not a secret)
@@ -187,21 +187,15 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             return redirect("cases:detail", reference=closed.case.reference)
         return render(request, "cases/closed_case_reason.html", {"case": closed.case, "form": form})
     decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
+    offer = case.offers.first()
     context = {
         "case": case,
         "person": case.person,
         "decision": decision,
-        "offer": case.offers.first(),
+        "offer": offer,
         "timeline": case_timeline(case),
         "circumstances": [Exclusion(c).label for c in case.circumstances],
-        "can_check": case.status in (CaseStatus.LOGGED, CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
-        "can_offer": case.status in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED),
-        "can_refer": case.status == CaseStatus.ACCEPTED,
-        "can_close": case.status == CaseStatus.INELIGIBLE,
-        "can_override": decision is not None
-        and decision.overridden_at is None
-        and request.user.is_force_supervisor
-        and case.status in (CaseStatus.ELIGIBLE, CaseStatus.INELIGIBLE),
+        "actions": rules.case_actions_for(case, request.user, decision=decision, offer=offer),
     }
     for section in case_sections():
         context.update(section.context(case))
@@ -250,7 +244,8 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
         case = selectors.case_shown(user=request.user, reference=reference)
     except selectors.ClosedCaseNeedsReason:
         return redirect("cases:detail", reference=reference)  # which asks for the reason
-    if case.status not in (CaseStatus.ELIGIBLE, CaseStatus.OFFERED):
+    pending = case.offers.filter(response=Offer.Response.PENDING).first()
+    if rules.OFFER not in rules.case_actions_for(case, request.user, offer=pending):
         messages.info(request, "An offer can only be recorded for an eligible person")
         return redirect("cases:detail", reference=case.reference)
     form = forms.OfferForm(request.POST or None)

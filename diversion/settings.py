@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
+    "accounts.middleware.RefreshSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -123,27 +124,43 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 WSGI_APPLICATION = "diversion.wsgi.application"
 ASGI_APPLICATION = "diversion.asgi.application"
 
+# Connections are kept for a minute and checked before each request reuses one, so the first
+# request after PostgreSQL restarts (or drops an idle connection) reconnects instead of failing.
 DATABASES = {
     "default": dj_database_url.parse(
         env_required("DATABASE_URL", SERVICES_HINT),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
+# Two database roles (audit/roles.py): DATABASE_URL is the least-privilege runtime role that
+# web, worker and beat use; DATABASE_OWNER_URL (same server and database, another user) owns
+# the schema, and only `migrate`, `flush` and the test database set-up connect with it.
+DATABASE_OWNER = (
+    dj_database_url.parse(os.environ["DATABASE_OWNER_URL"])
+    if os.environ.get("DATABASE_OWNER_URL")
+    else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out user before the password
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserWithOrganisationBackend",
 ]
-# Lockout: five failed sign-ins for a username lock that username for 30 minutes, wherever
-# they come from. Not by address alone: a police station or provider office shares one address,
-# and one person's typos must not lock out everyone there (hence axes.W006 is silenced).
+# Lockout (accounts/lockout.py): five failed sign-ins for a username lock that username for 30
+# minutes, wherever they come from; thirty from one address, over any usernames, lock that
+# address. The address limit is loose on purpose: a police station or provider office shares
+# one address, and one person's typos must not lock out everyone there. Attempts while locked
+# are not counted.
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
-AXES_LOCKOUT_PARAMETERS = ["username"]
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # axes would log usernames and addresses
 # Roles that must prove a second factor (a TOTP code) after their password.
@@ -163,7 +180,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout, not a fixed lifetime
+# The age above is an idle timeout, not a fixed lifetime: accounts.middleware.
+# RefreshSessionMiddleware saves an active session again at most once a minute.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 

@@ -27,6 +27,16 @@ class Escalation(models.Model):
     referral = models.ForeignKey(
         "programmes.Referral", on_delete=models.PROTECT, related_name="escalations"
     )
+    # The case's force, kept by the database (trigger escalation_force, migration 0003) so a
+    # force's queue is one index range at national scale. Never set it by hand.
+    force = models.ForeignKey(
+        "cases.Force",
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        blank=True,
+        db_index=False,  # the queue indexes start with it
+    )
     rule = models.CharField(max_length=30, choices=Rule.choices)
     facts = models.JSONField(help_text="What the sweep saw when the rule fired")
     flagged_at = models.DateTimeField(auto_now_add=True)
@@ -45,6 +55,19 @@ class Escalation(models.Model):
         # The table keeps the name it had when escalations were part of programmes.
         db_table = "programmes_escalation"
         ordering = ["flagged_at", "id"]
+        indexes = [
+            # A force's open escalations oldest first, and its decided ones latest first.
+            models.Index(
+                fields=["force", "flagged_at", "id"],
+                condition=Q(decided_at__isnull=True),
+                name="escalation_force_open",
+            ),
+            models.Index(
+                fields=["force", "-decided_at", "-id"],
+                condition=Q(decided_at__isnull=False),
+                name="escalation_force_decided",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["referral"],

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
+from audit.services import audit_record
+from base.paging import LIST_CAP
 from escalations.models import Escalation
 
 
@@ -13,7 +19,39 @@ def escalations_visible_to(user: User) -> QuerySet[Escalation]:
     """Escalations a supervisor may review: their own force's, and nobody else's."""
     if not user.is_authenticated or not user.is_force_supervisor:
         return Escalation.objects.none()
-    return Escalation.objects.filter(referral__case__force_id=user.force_id)
+    return Escalation.objects.filter(force_id=user.force_id)
+
+
+@dataclass(frozen=True)
+class QueueTotals:
+    """The queue's figures: open escalations (exact), decided ones (up to LIST_CAP + 1, so a
+    count above LIST_CAP reads "more than"), and when the oldest open one was flagged."""
+
+    open: int
+    decided: int
+    oldest: datetime | None
+
+
+def queue_totals(user: User) -> QueueTotals:
+    """The supervisor's force's queue figures in one query, each from its own index range
+    (escalation_force_open, escalation_force_decided), never a pass over every escalation."""
+    if not user.is_authenticated or not user.is_force_supervisor:
+        return QueueTotals(open=0, decided=0, oldest=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT count(*) FROM programmes_escalation
+                    WHERE force_id = %(force)s AND decided_at IS NULL),
+                   (SELECT count(*) FROM (SELECT 1 FROM programmes_escalation
+                                          WHERE force_id = %(force)s AND decided_at IS NOT NULL
+                                          LIMIT %(cap)s) AS decided),
+                   (SELECT min(flagged_at) FROM programmes_escalation
+                    WHERE force_id = %(force)s AND decided_at IS NULL)
+            """,
+            {"force": user.force_id, "cap": LIST_CAP + 1},
+        )
+        open_count, decided, oldest = cursor.fetchone()
+    return QueueTotals(open=open_count, decided=decided, oldest=oldest)
 
 
 def open_escalation_count(user: User) -> int:
@@ -53,4 +91,19 @@ def escalation_get(*, user: User, pk: int) -> Escalation:
     )
     if escalation is None:
         raise Http404("No escalation found")
+    return escalation
+
+
+def escalation_shown(*, user: User, pk: int, action: str = "view", reason: str = "") -> Escalation:
+    """One escalation, as `escalation_get`, for a page that shows it and its person: the read
+    is audited here (`action` "view", or "export" for the printable summary), naming the
+    person."""
+    escalation = escalation_get(user=user, pk=pk)
+    audit_record(
+        user=user,
+        action=action,
+        obj=escalation,
+        person_id=escalation.referral.case.person_id,
+        reason=reason,
+    )
     return escalation

@@ -16,7 +16,9 @@ from audit.services import audit_record
 from base.clock import end_of_day, london_date
 from base.errors import DomainError, IllegalTransition
 from cases.models import CaseOutcome, CaseStatus
+from cases.rules import supervises
 from cases.services import case_lock, case_transition
+from escalations import rules
 from escalations.models import Escalation
 from programmes.models import Programme, Referral, ReferralStatus
 from programmes.services import referral_lock, referral_open, referral_transition
@@ -69,16 +71,25 @@ def escalation_decide(
             .select_related("referral__case", "decided_by")
             .get(pk=escalation.pk)
         )
-        if escalation.referral.case.force_id != by.force_id:
+        if not supervises(escalation.referral.case, by):
             raise DomainError(
                 "Only a supervisor of the case's force can decide it.", code="forbidden"
             )
-        if escalation.decided_at is not None:
-            raise IllegalTransition(
-                f"This escalation was already decided ({escalation.get_decision_display().lower()}"
-                f") by {escalation.decided_by} on {_long(london_date(escalation.decided_at))}."
+        referral = escalation.referral = referral_lock(escalation.referral)
+        if decision not in rules.escalation_actions_for(escalation, by):
+            if escalation.decided_at is not None:
+                raise IllegalTransition(
+                    "This escalation was already decided "
+                    f"({escalation.get_decision_display().lower()}) by {escalation.decided_by} "
+                    f"on {_long(london_date(escalation.decided_at))}."
+                )
+            policy = referral.policy  # still open: an extension, and none is left
+            raise DomainError(
+                f"The scheme allows {policy.max_extensions} extension"
+                f"{'s' if policy.max_extensions != 1 else ''} and this referral has had "
+                f"{referral.extensions}: choose another decision.",
+                field="decision",
             )
-        referral = referral_lock(escalation.referral)
         case = case_lock(referral.case)
         reason = f"{Escalation.Decision(decision).label}: {rationale}"
         if decision == Escalation.Decision.EXTEND:
@@ -126,14 +137,6 @@ def _extend(escalation, referral, case, *, by: User, new_deadline: date | None, 
     """Move the missed deadline later and put the referral and case back in the programme."""
     if new_deadline is None:
         raise DomainError("Enter the new deadline.", field="new_deadline")
-    policy = referral.policy
-    if referral.extensions >= policy.max_extensions:
-        raise DomainError(
-            f"The scheme allows {policy.max_extensions} extension"
-            f"{'s' if policy.max_extensions != 1 else ''} and this referral has had "
-            f"{referral.extensions}: choose another decision.",
-            field="decision",
-        )
     # Every deadline the sweep found missed moves to the new date; absences before this
     # decision no longer count (see sweep.py), so an absence escalation moves completion.
     fired = set(escalation.facts.get("rules_fired", [escalation.rule]))

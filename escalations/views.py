@@ -12,23 +12,30 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_many, audit_record
+from audit.services import audit_many
 from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
 from base.pages import supervisor_required
+from base.paging import LIST_CAP, list_page
 from cases.models import Exclusion
 from cases.timeline import case_timeline
 from escalations.breaches import Breach, Fact
 from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
-from escalations.selectors import escalation_get, escalation_queue, escalations_visible_to
+from escalations.rules import SUMMARY, escalation_actions_for
+from escalations.selectors import (
+    escalation_get,
+    escalation_queue,
+    escalation_shown,
+    escalations_visible_to,
+    queue_totals,
+)
 from escalations.services import escalation_decide
 from programmes.models import Programme
 from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
@@ -57,13 +64,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     programme_id = int(programme) if programme.isdigit() else None
     if programme_id not in {p.pk for p in programmes}:
         programme, programme_id = "", None
-    totals = escalations_visible_to(user).aggregate(
-        open=Count("pk", filter=Q(decided_at__isnull=True)),
-        decided=Count("pk", filter=Q(decided_at__isnull=False)),
-        oldest=Min("flagged_at", filter=Q(decided_at__isnull=True)),
-    )
+    totals = queue_totals(user)
+    counts = {
+        "open": totals.open,
+        "decided": totals.decided if totals.decided <= LIST_CAP else f"{LIST_CAP:,}+",
+    }
     escalations = escalation_queue(user, tab=tab, rule=rule, programme_id=programme_id)
-    page = Paginator(escalations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = list_page(escalations, request.GET.get("page"), per_page=PAGE_SIZE, noun="escalations")
     audit_many(
         user=user,
         action="view",
@@ -78,7 +85,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": totals[key],
+            "count": counts[key],
             "href": "?" + urlencode({"tab": key, **{k: v for k, v in filters.items() if v}}),
             "current": key == tab,
         }
@@ -88,8 +95,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "tab": tab,
         "tabs": tabs,
-        "open_count": totals["open"],
-        "oldest_days": _days_since(totals["oldest"], now) if totals["oldest"] else None,
+        "open_count": totals.open,
+        "oldest_days": _days_since(totals.oldest, now) if totals.oldest else None,
         "rule": rule,
         "rules": Escalation.Rule.choices,
         "programme": programme,
@@ -152,14 +159,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _decided_message(decided))
             return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+    escalation = escalation_shown(user=request.user, pk=escalation.pk)
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="view",
-        obj=escalation,
-        person_id=case.person_id,
-    )
+    actions = escalation_actions_for(escalation, request.user)
     decisions = [
         {
             "value": value,
@@ -168,6 +171,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "radio": radio,
         }
         for (value, label), radio in zip(Escalation.Decision.choices, form["decision"], strict=True)
+        if value in actions
     ]
     flagged = Breach.from_facts(escalation.facts, rule=escalation.rule)
     context = {
@@ -183,6 +187,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": case_timeline(case),
         "form": form,
         "decisions": decisions,
+        "actions": actions,
         "extensions_left": max(referral.policy.max_extensions - referral.extensions, 0),
     }
     return render(request, "escalations/detail.html", context)
@@ -192,17 +197,13 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The printable case summary for the prosecution file, once the decision is to prosecute."""
     escalation = escalation_get(user=request.user, pk=pk)
-    if escalation.decision != Escalation.Decision.PROSECUTE:
+    if SUMMARY not in escalation_actions_for(escalation, request.user):
         raise Http404("No case summary: the decision was not to prosecute")
+    escalation = escalation_shown(
+        user=request.user, pk=pk, action="export", reason="Case summary for the prosecution file"
+    )
     referral = escalation.referral
     case = referral.case
-    audit_record(
-        user=request.user,
-        action="export",
-        obj=escalation,
-        person_id=case.person_id,
-        reason="Case summary for the prosecution file",
-    )
     earlier = (
         escalations_visible_to(request.user)
         .filter(referral__case=case, decided_at__isnull=False)

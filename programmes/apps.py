@@ -8,9 +8,11 @@ class ProgrammesConfig(AppConfig):
     name = "programmes"
 
     def ready(self) -> None:
+        from audit.chain import add_broken_chain_alert
         from cases import extensions
-        from programmes import case_parts
+        from programmes import audit_alert, case_parts
 
         extensions.add_case_section(case_parts.REFERRAL_SECTION)
         extensions.add_timeline(case_parts.referral_timeline)
         extensions.add_api_field("referrals", case_parts.CaseReferralsField)
+        add_broken_chain_alert(audit_alert.alert_administrators)

@@ -76,6 +76,16 @@ class Referral(models.Model):
     reference = models.CharField(max_length=30, unique=True, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="referrals")
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="referrals")
+    # The programme's provider, kept by the database (trigger referral_provider, migration
+    # 0006) so a provider's inbox is one index range at national scale. Never set it by hand.
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        blank=True,
+        db_index=False,  # the inbox indexes start with it
+    )
     policy = models.ForeignKey(SchemePolicy, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(
         max_length=20, choices=ReferralStatus.choices, default=ReferralStatus.NEW
@@ -109,6 +119,15 @@ class Referral(models.Model):
             models.Index(fields=["status", "first_appointment_due"], name="referral_due_first"),
             models.Index(fields=["status", "completion_due"], name="referral_due_completion"),
             models.Index(fields=["updated_at"], name="referral_updated"),
+            # A provider's inbox tab, the nearest deadline first (see selectors.provider_inbox).
+            models.Index(
+                fields=["provider", "status", "first_appointment_due", "reference"],
+                name="referral_inbox_first",
+            ),
+            models.Index(
+                fields=["provider", "status", "completion_due", "reference"],
+                name="referral_inbox_completion",
+            ),
         ]
 
     def __str__(self) -> str:

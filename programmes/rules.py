@@ -1,13 +1,19 @@
 """The provider's rules as plain functions: deadlines of a referral (working days in England
-and Wales, counted in Europe/London by `base.clock`), which status a referral may move to, and
-what each attendance outcome counts as (in Python, and as SQL for set-based counting)."""
+and Wales, counted in Europe/London by `base.clock`), which status a referral may move to,
+what the provider may do next with a referral or an appointment, and what each attendance
+outcome counts as (in Python, and as SQL for set-based counting)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from base.clock import add_working_days, end_of_day
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from programmes.models import Appointment, Referral
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,99 @@ REFERRAL_TRANSITIONS: dict[str, frozenset[str]] = {
 def referral_can_transition(from_status: str, to_status: str) -> bool:
     """Whether a referral in `from_status` may move to `to_status`."""
     return to_status in REFERRAL_TRANSITIONS.get(from_status, frozenset())
+
+
+# What the provider may do next with a referral, and with one of its appointments. The
+# provider's pages offer exactly these, and each service refuses an action not among them.
+ACCEPT = "accept"  # take a new referral on (services.referral_accept)
+DECLINE = "decline"  # refuse a new referral, with a reason (services.referral_decline)
+BOOK = "book"  # book an appointment or a group-session place (services.appointment_book)
+COMPLETE = "complete"  # record completion (services.referral_complete)
+RESCHEDULE = "reschedule"  # move an appointment (services.appointment_reschedule)
+CANCEL = "cancel"  # cancel an appointment (services.appointment_cancel)
+RECORD = "record"  # record or correct attendance (services.attendance_record)
+
+# Referrals taken on and not ended: the person may be booked and attend, flagged ones too
+# (while a supervisor decides, the provider keeps working with the person).
+OPEN_TO_BOOKINGS = frozenset({"accepted", "in_progress", "flagged"})
+
+
+def referral_actions(status: str, *, provider: bool) -> frozenset[str]:
+    """What a user may do next with a referral in `status`.
+
+    `provider`: the user is staff of the provider that runs the referral's programme; nobody
+    else may do anything with it (the force refers; its supervisors decide escalations).
+
+    - accept, decline: a new referral;
+    - book: accepted, in progress or flagged;
+    - complete: accepted or in progress (a flagged one waits for the supervisor's decision).
+    """
+    if not provider:
+        return frozenset()
+    actions = set()
+    if status == "new":
+        actions |= {ACCEPT, DECLINE}
+    if status in OPEN_TO_BOOKINGS:
+        actions.add(BOOK)
+    if status in ("accepted", "in_progress"):
+        actions.add(COMPLETE)
+    return frozenset(actions)
+
+
+def appointment_actions(
+    *,
+    provider: bool,
+    booked: bool,
+    attendance_recorded: bool,
+    on_group_session: bool,
+    started: bool,
+    referral_status: str,
+) -> frozenset[str]:
+    """What a user may do next with an appointment.
+
+    `provider` as for `referral_actions`; `booked`: not cancelled; `attendance_recorded`: an
+    outcome is on record; `on_group_session`: a place on a group session; `started`: its start
+    time has passed; `referral_status`: the status of its referral.
+
+    - cancel: booked, and no attendance recorded (after that, correct the attendance instead);
+    - reschedule: as cancel, and not a group-session place (that moves with its session);
+    - record: booked, started, and the referral still open to bookings.
+    """
+    if not provider or not booked:
+        return frozenset()
+    actions = set()
+    if not attendance_recorded:
+        actions.add(CANCEL)
+        if not on_group_session:
+            actions.add(RESCHEDULE)
+    if started and referral_status in OPEN_TO_BOOKINGS:
+        actions.add(RECORD)
+    return frozenset(actions)
+
+
+def provides(referral: Referral, user: User) -> bool:
+    """Whether `user` is staff of the provider that runs the referral's programme."""
+    return user.is_provider_staff and user.provider_id == referral.programme.provider_id
+
+
+def referral_actions_for(referral: Referral, user: User) -> frozenset[str]:
+    """`referral_actions` for `user` and a referral (with its programme loaded)."""
+    return referral_actions(referral.status, provider=provides(referral, user))
+
+
+def appointment_actions_for(
+    appointment: Appointment, user: User, *, attendance_recorded: bool, now: datetime
+) -> frozenset[str]:
+    """`appointment_actions` for `user` and an appointment (with its referral and programme
+    loaded) at `now`; the caller says whether attendance is recorded, from what it has read."""
+    return appointment_actions(
+        provider=provides(appointment.referral, user),
+        booked=appointment.status == "booked",
+        attendance_recorded=attendance_recorded,
+        on_group_session=appointment.group_session_id is not None,
+        started=appointment.starts_at <= now,
+        referral_status=appointment.referral.status,
+    )
 
 
 # What each attendance outcome counts as: (where the policy counts arriving late as attending,

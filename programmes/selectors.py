@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Case as DbCase
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from accounts.models import Role, User
-from cases.models import Case, Force, NameKey
-from cases.selectors import NAME_MATCH_THRESHOLD, cases_visible_to
+from audit.services import audit_record
+from base.paging import LIST_CAP
+from cases.models import Case, Force
+from cases.selectors import case_search, cases_visible_to, people_named
 from programmes.models import (
     Appointment,
     Attendance,
@@ -27,6 +28,11 @@ def programmes_serving(force: Force | int) -> QuerySet[Programme]:
         .select_related("provider")
         .order_by("name")
     )
+
+
+def programme_list(user: User) -> QuerySet[Programme]:
+    """Programmes the user may list, with the forces each serves."""
+    return programmes_visible_to(user).prefetch_related("forces_served")
 
 
 def programmes_visible_to(user: User) -> QuerySet[Programme]:
@@ -83,43 +89,65 @@ def provider_referrals(user: User) -> QuerySet[Referral]:
     """Referrals made to the user's provider organisation; nothing for anyone else."""
     if not user.is_authenticated or not user.is_provider_staff:
         return Referral.objects.none()
-    return Referral.objects.filter(programme__provider_id=user.provider_id)
+    return Referral.objects.filter(provider_id=user.provider_id)
 
 
 def provider_inbox_counts(user: User) -> dict[str, int]:
-    """How many of the provider's referrals are in each inbox tab, in one query."""
-    totals = provider_referrals(user).aggregate(
-        **{tab: Count("pk", filter=Q(status__in=statuses)) for tab, statuses in INBOX_TABS.items()}
+    """How many of the provider's referrals are in each inbox tab, in one query. Each count
+    stops past LIST_CAP (base.paging), so a tab of 300,000 completed referrals costs no more
+    than one of a thousand; a count above LIST_CAP reads "more than LIST_CAP"."""
+    if not user.is_authenticated or not user.is_provider_staff:
+        return dict.fromkeys(INBOX_TABS, 0)
+    one_tab = (
+        "(SELECT count(*) FROM (SELECT 1 FROM programmes_referral WHERE provider_id = %s "
+        "AND status = ANY(%s) LIMIT %s) AS tab)"
     )
-    return {tab: totals[tab] for tab in INBOX_TABS}
+    params: list = []
+    for statuses in INBOX_TABS.values():
+        params += [user.provider_id, list(statuses), LIST_CAP + 1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join([one_tab] * len(INBOX_TABS)), params)
+        counts = cursor.fetchone()
+    return dict(zip(INBOX_TABS, counts, strict=True))
+
+
+# The deadline an inbox tab is ordered by: the first appointment's until the person has
+# attended (new and accepted referrals), then completion's.
+TAB_DEADLINE = {
+    "new": "first_appointment_due",
+    "accepted": "first_appointment_due",
+    "in_progress": "completion_due",
+    "flagged": "completion_due",
+    "completed": "completion_due",
+}
 
 
 def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referral]:
     """One tab of the provider's inbox, the nearest deadline first, searchable.
 
     The deadline that matters is the first appointment's until the person has attended,
-    then completion's. The search matches the referral reference or the person's name.
+    then completion's (TAB_DEADLINE). The search matches the referral reference exactly, or
+    the person's name as the case list does (cases.selectors.case_search, people_named).
     """
+    tab = tab if tab in INBOX_TABS else "new"
+    deadline = TAB_DEADLINE[tab]
     referrals = (
         provider_referrals(user)
-        .filter(status__in=INBOX_TABS.get(tab, INBOX_TABS["new"]))
+        .filter(status__in=INBOX_TABS[tab])
         .select_related("case__person", "programme")
-        .annotate(
-            next_due=DbCase(
-                When(
-                    status__in=[ReferralStatus.NEW, ReferralStatus.ACCEPTED],
-                    then=F("first_appointment_due"),
-                ),
-                default=F("completion_due"),
-            )
-        )
+        .annotate(next_due=F(deadline))
     )
-    query = query.strip()
-    if query:
-        referrals = referrals.annotate(
-            name_similarity=TrigramSimilarity("case__person__name_key", NameKey(Value(query)))
-        ).filter(Q(reference__iexact=query) | Q(name_similarity__gte=NAME_MATCH_THRESHOLD))
-    return referrals.order_by("next_due", "reference")
+    search = case_search(query)
+    if search.problem:
+        return referrals.none()
+    if search.text:
+        found = Referral.objects.filter(reference=search.text.upper()).values("pk")
+        if not search.looks_like_reference:
+            named = people_named(search.text).values("pk")
+            found = found.union(Referral.objects.filter(case__person__in=named).values("pk"))
+        referrals = referrals.filter(pk__in=found)
+    # One index range per tab (referral_inbox_first / referral_inbox_completion).
+    return referrals.order_by(deadline, "reference")
 
 
 def referral_get(*, user: User, reference: str) -> Referral:
@@ -135,18 +163,62 @@ def referral_get(*, user: User, reference: str) -> Referral:
     return referral
 
 
+def referral_shown(*, user: User, reference: str) -> Referral:
+    """One referral, as `referral_get`, for a page or endpoint that shows it and its person.
+
+    The read is audited here, naming the person: a "disclose" when the reader is the
+    provider's staff (personal data leaving the force), a "view" otherwise.
+    """
+    referral = referral_get(user=user, reference=reference)
+    audit_record(
+        user=user,
+        action="disclose" if user.is_provider_staff else "view",
+        obj=referral,
+        object_id=referral.reference,
+        person_id=referral.case.person_id,
+    )
+    return referral
+
+
+def attendance_history() -> Prefetch:
+    """Every attendance row of an appointment, oldest first, with who recorded it."""
+    return Prefetch(
+        "attendance",
+        queryset=Attendance.objects.select_related("recorded_by").order_by("recorded_at", "id"),
+    )
+
+
+def appointments_with_attendance() -> Prefetch:
+    """A referral's appointments in time order, each with its attendance history."""
+    return Prefetch(
+        "appointments",
+        queryset=Appointment.objects.prefetch_related(attendance_history()).order_by(
+            "starts_at", "id"
+        ),
+    )
+
+
+def referral_list(user: User) -> QuerySet[Referral]:
+    """Referrals the user may list, with the person and the programme; provider staff also get
+    every appointment with its attendance history (the API shows them each)."""
+    referrals = referrals_visible_to(user).select_related("case__person", "programme__provider")
+    if user.is_authenticated and user.is_provider_staff:
+        referrals = referrals.prefetch_related(appointments_with_attendance())
+    return referrals
+
+
+def referral_with_appointments(*, user: User, reference: str) -> Referral:
+    """One referral the user may see, with every appointment and its attendance history."""
+    referral = referral_get(user=user, reference=reference)
+    prefetch_related_objects([referral], appointments_with_attendance())
+    return referral
+
+
 def appointments_for(referral: Referral) -> list[Appointment]:
     """A referral's appointments in time order, each with its attendance history."""
     return list(
         referral.appointments.select_related("group_session")
-        .prefetch_related(
-            Prefetch(
-                "attendance",
-                queryset=Attendance.objects.select_related("recorded_by").order_by(
-                    "recorded_at", "id"
-                ),
-            )
-        )
+        .prefetch_related(attendance_history())
         .order_by("starts_at", "id")
     )
 
@@ -177,7 +249,7 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
     """Everyone booked on a session, by name, with their current attendance."""
     return list(
         session.appointments.filter(status=Appointment.Status.BOOKED)
-        .select_related("referral__case__person", "referral__policy")
+        .select_related("referral__case__person", "referral__policy", "referral__programme")
         .prefetch_related(
             Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
         )
@@ -188,3 +260,17 @@ def group_session_bookings(session: GroupSession) -> list[Appointment]:
 def appointments_visible_to(user: User) -> QuerySet[Appointment]:
     """Appointments of referrals made to the user's provider; nothing for anyone else."""
     return Appointment.objects.filter(referral__in=provider_referrals(user))
+
+
+def appointment_get(*, user: User, pk: int | str) -> Appointment:
+    """One of the provider's appointments with its attendance history, or 404."""
+    appointment = (
+        appointments_visible_to(user)
+        .select_related("referral__case")
+        .prefetch_related(attendance_history())
+        .filter(pk=pk)
+        .first()
+    )
+    if appointment is None:
+        raise Http404("No appointment found")
+    return appointment

@@ -14,6 +14,7 @@ from audit.services import audit_record
 from base.clock import LONDON, london_date
 from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
+from cases import rules as case_rules
 from cases.models import Case, CaseOutcome, CaseStatus
 from cases.services import (
     case_lock,
@@ -22,6 +23,7 @@ from cases.services import (
     transition_record,
     transition_rows,
 )
+from programmes import rules
 from programmes.models import (
     Appointment,
     Attendance,
@@ -45,11 +47,11 @@ def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
     The deadlines come from the policy version that decided eligibility, counted from the
     offence or the referral as that policy says, in Europe/London working days.
     """
-    if not by.is_force_staff or by.force_id != case.force_id:
+    if not case_rules.works_on(case, by):
         raise DomainError("Only the case's force can refer it to a programme.", code="forbidden")
     with transaction.atomic():
         case = case_lock(case)
-        if case.status != CaseStatus.ACCEPTED:
+        if case_rules.REFER not in case_rules.case_actions_for(case, by):
             raise IllegalTransition(
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "whose offer was accepted can be referred."
@@ -109,7 +111,7 @@ def referral_open(*, case: Case, programme: Programme, policy, by: User) -> Refe
 
 def _require_provider(user: User, referral: Referral) -> None:
     """Only staff of the provider that runs the referral's programme may act on it."""
-    if not user.is_provider_staff or user.provider_id != referral.programme.provider_id:
+    if not rules.provides(referral, user):
         raise DomainError("Only the programme's provider can do this.", code="forbidden")
 
 
@@ -127,15 +129,19 @@ def _when(moment: datetime) -> str:
     return f"{local.day} {local:%B %Y} at {local:%H:%M}"
 
 
+def _cannot_become(referral: Referral, to: str) -> IllegalTransition:
+    return IllegalTransition(
+        f"Referral {referral.reference} is {referral.get_status_display().lower()}; it "
+        f"cannot become “{ReferralStatus(to).label.lower()}”."
+    )
+
+
 def referral_transition(
     *, referral: Referral, to: str, by: User | None, reason: str = ""
 ) -> Referral:
     """Move a locked referral to `to`, writing history and audit rows. Call inside atomic."""
     if not referral_can_transition(referral.status, to):
-        raise IllegalTransition(
-            f"Referral {referral.reference} is {referral.get_status_display().lower()}; it "
-            f"cannot become “{ReferralStatus(to).label.lower()}”."
-        )
+        raise _cannot_become(referral, to)
     previous = referral.status
     referral.status = to
     referral.save(update_fields=["status", "updated_at", "decline_reason", "completed_on"])
@@ -190,6 +196,8 @@ def referral_accept(*, referral: Referral, by: User) -> Referral:
     _require_provider(by, referral)
     with transaction.atomic():
         referral = referral_lock(referral)
+        if rules.ACCEPT not in rules.referral_actions_for(referral, by):
+            raise _cannot_become(referral, ReferralStatus.ACCEPTED)
         referral_transition(referral=referral, to=ReferralStatus.ACCEPTED, by=by)
         case = case_lock(referral.case)
         case_transition(
@@ -211,6 +219,8 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
         )
     with transaction.atomic():
         referral = referral_lock(referral)
+        if rules.DECLINE not in rules.referral_actions_for(referral, by):
+            raise _cannot_become(referral, ReferralStatus.DECLINED)
         referral.decline_reason = reason
         referral_transition(referral=referral, to=ReferralStatus.DECLINED, by=by, reason=reason)
         case = case_lock(referral.case)
@@ -222,9 +232,6 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
             f"{referral.programme.provider.name}: {reason}. Refer to another programme.",
         )
     return referral
-
-
-BOOKABLE = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.FLAGGED)
 
 
 def _check_future(starts_at: datetime, what: str = "appointment") -> None:
@@ -259,7 +266,7 @@ def appointment_book(
     _check_future(starts_at)
     with transaction.atomic():
         referral = referral_lock(referral)
-        if referral.status not in BOOKABLE:
+        if rules.BOOK not in rules.referral_actions_for(referral, by):
             raise IllegalTransition(
                 f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
                 "accept it before booking appointments."
@@ -310,6 +317,17 @@ def _lock_appointment(appointment: Appointment, by: User) -> Appointment:
     return locked
 
 
+def _appointment_actions(
+    appointment: Appointment, by: User, *, attendance_recorded: bool | None = None
+) -> frozenset[str]:
+    """What `by` may do with a locked appointment now (programmes/rules.py)."""
+    if attendance_recorded is None:
+        attendance_recorded = appointment.attendance.exists()
+    return rules.appointment_actions_for(
+        appointment, by, attendance_recorded=attendance_recorded, now=timezone.now()
+    )
+
+
 def appointment_reschedule(
     *, appointment: Appointment, by: User, starts_at: datetime, reason: str = ""
 ) -> Appointment:
@@ -317,15 +335,16 @@ def appointment_reschedule(
     _check_future(starts_at)
     with transaction.atomic():
         appointment = _lock_appointment(appointment, by)
-        if appointment.status != Appointment.Status.BOOKED:
-            raise IllegalTransition("A cancelled appointment cannot be moved: book a new one.")
-        if appointment.group_session_id:
-            raise DomainError(
-                "A group-session booking moves with its session: cancel it and "
-                "book another session instead.",
-                field="starts_at",
-            )
-        if appointment.attendance.exists():
+        if rules.RESCHEDULE not in _appointment_actions(appointment, by):
+            # Why not, in the order the provider can act on it.
+            if appointment.status != Appointment.Status.BOOKED:
+                raise IllegalTransition("A cancelled appointment cannot be moved: book a new one.")
+            if appointment.group_session_id:
+                raise DomainError(
+                    "A group-session booking moves with its session: cancel it and "
+                    "book another session instead.",
+                    field="starts_at",
+                )
             raise IllegalTransition("Attendance is already recorded for this appointment.")
         before = appointment.starts_at
         appointment.starts_at = starts_at
@@ -349,9 +368,9 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str = "") 
     """Cancel a booked appointment before attendance is recorded."""
     with transaction.atomic():
         appointment = _lock_appointment(appointment, by)
-        if appointment.status != Appointment.Status.BOOKED:
-            raise IllegalTransition("This appointment is already cancelled.")
-        if appointment.attendance.exists():
+        if rules.CANCEL not in _appointment_actions(appointment, by):
+            if appointment.status != Appointment.Status.BOOKED:
+                raise IllegalTransition("This appointment is already cancelled.")
             raise IllegalTransition(
                 "Attendance is already recorded for this appointment: correct the attendance "
                 "instead (for example, cancelled by the provider)."
@@ -376,26 +395,29 @@ class AttendanceResult:
     created: bool
 
 
-def _check_attendance(appointment: Appointment, outcome: str, reason: str) -> None:
+def _check_attendance(
+    appointment: Appointment, by: User, outcome: str, reason: str, *, recorded: bool
+) -> None:
     if outcome not in Attendance.Outcome.values:
         choices = ", ".join(label.lower() for label in Attendance.Outcome.labels)
         raise DomainError(f"Choose one of: {choices}.", field="outcome")
     if outcome == Attendance.Outcome.EXCUSED and not reason:
         raise DomainError("Give the reason the absence is excused.", field="reason")
+    if rules.RECORD in _appointment_actions(appointment, by, attendance_recorded=recorded):
+        return
     if appointment.status != Appointment.Status.BOOKED:
         raise IllegalTransition("The appointment was cancelled: there is no attendance to record.")
-    if appointment.referral.status not in BOOKABLE:
+    if appointment.referral.status not in rules.OPEN_TO_BOOKINGS:
         raise IllegalTransition(
             f"Referral {appointment.referral.reference} is "
             f"{appointment.referral.get_status_display().lower()}: its attendance can no "
             "longer change."
         )
-    if appointment.starts_at > timezone.now():
-        raise DomainError(
-            f"The appointment has not started yet (it starts {_when(appointment.starts_at)}): "
-            "attendance can be recorded once it has.",
-            field="outcome",
-        )
+    raise DomainError(
+        f"The appointment has not started yet (it starts {_when(appointment.starts_at)}): "
+        "attendance can be recorded once it has.",
+        field="outcome",
+    )
 
 
 def _attendance_locked(
@@ -403,8 +425,8 @@ def _attendance_locked(
 ) -> AttendanceResult:
     """Record one outcome on a locked appointment. Call inside transaction.atomic."""
     reason = reason.strip() if outcome == Attendance.Outcome.EXCUSED else ""
-    _check_attendance(appointment, outcome, reason)
     current = appointment.attendance.filter(is_current=True).first()
+    _check_attendance(appointment, by, outcome, reason, recorded=current is not None)
     if current is not None and current.outcome == outcome and current.reason == reason:
         return AttendanceResult(attendance=current, created=False)  # a retry: same result
     if current is not None:
@@ -558,7 +580,7 @@ def referral_complete(*, referral: Referral, by: User, completed_on: date) -> Re
             raise DomainError(
                 "The completion date is before the referral was made.", field="completed_on"
             )
-        if referral.status not in (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS):
+        if rules.COMPLETE not in rules.referral_actions_for(referral, by):
             raise IllegalTransition(
                 f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
                 "only a referral in progress can be completed."

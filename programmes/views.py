@@ -14,21 +14,28 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from audit.services import audit_many, audit_record
 from base.clock import london_date
 from base.errors import DomainError
 from base.pages import force_staff_required, provider_staff_required
-from cases.models import CaseStatus
+from base.paging import LIST_CAP, list_page
+from cases import rules as case_rules
 from cases.selectors import ClosedCaseNeedsReason, case_shown
-from programmes import forms, selectors, services
-from programmes.models import Appointment, Attendance, Referral, ReferralStatus
+from programmes import forms, rules, selectors, services
+from programmes.models import (
+    OPEN_REFERRAL_STATUSES,
+    Appointment,
+    Attendance,
+    Referral,
+    ReferralStatus,
+)
 
 INBOX_TAB_LABELS = {
     "new": "New",
@@ -38,7 +45,6 @@ INBOX_TAB_LABELS = {
     "completed": "Completed",
 }
 DUE_SOON = timedelta(days=3)
-ACTIVE = (ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS)
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:
@@ -47,23 +53,15 @@ def _posted(request: HttpRequest) -> QueryDict | None:
 
 
 def _referral(request: HttpRequest, reference: str) -> Referral:
-    """The provider's referral, recording that its personal data was disclosed to them."""
-    referral = selectors.referral_get(user=request.user, reference=reference)
-    audit_record(
-        user=request.user,
-        action="disclose",
-        obj=referral,
-        object_id=referral.reference,
-        person_id=referral.case.person_id,
-    )
-    return referral
+    """The provider's referral; reading it is audited as a disclosure (referral_shown)."""
+    return selectors.referral_shown(user=request.user, reference=reference)
 
 
-def _appointment(referral: Referral, pk: int) -> Appointment:
+def _appointment(request: HttpRequest, referral: Referral, pk: int) -> Appointment:
     """One of the referral's appointments, with its attendance history, or 404."""
     for appointment in selectors.appointments_for(referral):
         if appointment.pk == pk:
-            return _with_history(appointment, timezone.now())
+            return _with_history(appointment, request.user, timezone.now())
     raise Http404("No appointment found")
 
 
@@ -86,7 +84,7 @@ class Correction:
     by: Attendance
 
 
-def _with_history(appointment: Appointment, now: datetime) -> Appointment:
+def _with_history(appointment: Appointment, user: User, now: datetime) -> Appointment:
     """Attach the current outcome, the corrections and what may be done to an appointment."""
     rows = list(appointment.attendance.all())
     appointment.current = next((row for row in rows if row.is_current), None)
@@ -94,11 +92,10 @@ def _with_history(appointment: Appointment, now: datetime) -> Appointment:
         Correction(earlier=earlier, by=later)
         for earlier, later in zip(rows, rows[1:], strict=False)
     ]
-    booked = appointment.status == Appointment.Status.BOOKED
     appointment.started = appointment.starts_at <= now
-    appointment.can_change = booked and not rows
-    appointment.can_reschedule = appointment.can_change and not appointment.group_session_id
-    appointment.can_record = booked and appointment.started
+    appointment.actions = rules.appointment_actions_for(
+        appointment, user, attendance_recorded=bool(rows), now=now
+    )
     return appointment
 
 
@@ -111,7 +108,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     counts = selectors.provider_inbox_counts(request.user)
     referrals = selectors.provider_inbox(user=request.user, tab=tab, query=query)
-    page = Paginator(referrals, 25).get_page(request.GET.get("page"))
+    page = list_page(referrals, request.GET.get("page"), per_page=25, noun="referrals")
     if query:
         audit_record(
             user=request.user,
@@ -133,7 +130,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "key": key,
             "label": label,
-            "count": counts[key],
+            "count": counts[key] if counts[key] <= LIST_CAP else f"{LIST_CAP:,}+",
             "href": "?" + urlencode({"tab": key, **({"q": query} if query else {})}),
             "current": key == tab,
         }
@@ -150,7 +147,9 @@ def _render_referral(
     request: HttpRequest, referral: Referral, errors: list[str] | None = None
 ) -> HttpResponse:
     now = timezone.now()
-    appointments = [_with_history(a, now) for a in selectors.appointments_for(referral)]
+    appointments = [
+        _with_history(a, request.user, now) for a in selectors.appointments_for(referral)
+    ]
     context = {
         "referral": referral,
         "person": referral.case.person,
@@ -161,11 +160,9 @@ def _render_referral(
         if referral.status in (ReferralStatus.NEW, ReferralStatus.ACCEPTED)
         else "",
         "completion_due_state": _due_state(referral.completion_due, now)
-        if referral.status in (*ACTIVE, ReferralStatus.NEW, ReferralStatus.FLAGGED)
+        if referral.status in OPEN_REFERRAL_STATUSES
         else "",
-        "can_accept": referral.status == ReferralStatus.NEW,
-        "can_book": referral.status in ACTIVE,
-        "can_complete": referral.status in ACTIVE,
+        "actions": rules.referral_actions_for(referral, request.user),
         "page_errors": errors or [],
     }
     return render(
@@ -271,7 +268,7 @@ def _when(moment: datetime) -> str:
 def appointment_reschedule(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """Move a booked appointment with no attendance to a new, future time."""
     referral = _referral(request, reference)
-    appointment = _appointment(referral, pk)
+    appointment = _appointment(request, referral, pk)
     form = forms.RescheduleForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -299,7 +296,7 @@ def appointment_reschedule(request: HttpRequest, reference: str, pk: int) -> Htt
 def appointment_cancel(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """Cancel a booked appointment before any attendance is recorded."""
     referral = _referral(request, reference)
-    appointment = _appointment(referral, pk)
+    appointment = _appointment(request, referral, pk)
     form = forms.CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -322,7 +319,7 @@ def appointment_cancel(request: HttpRequest, reference: str, pk: int) -> HttpRes
 def attendance_record(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """Record what happened at an appointment, or correct it with a reason."""
     referral = _referral(request, reference)
-    appointment = _appointment(referral, pk)
+    appointment = _appointment(request, referral, pk)
     correcting = appointment.current is not None
     form = forms.AttendanceForm(
         _posted(request),
@@ -438,8 +435,19 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         object_type="programmes.referral",
         rows=[(b.referral.reference, b.referral.case.person_id) for b in bookings],
     )
-    form = forms.GroupAttendanceForm(_posted(request), bookings=bookings)
-    started = session.starts_at <= timezone.now()
+    now = timezone.now()
+    started = session.starts_at <= now
+    # Only bookings whose attendance may be recorded get a row; a referral that has ended since
+    # it was booked takes no more attendance (programmes/rules.py appointment_actions).
+    recordable = [
+        booking
+        for booking in bookings
+        if rules.RECORD
+        in rules.appointment_actions_for(
+            booking, request.user, attendance_recorded=bool(booking.attendance.all()), now=now
+        )
+    ]
+    form = forms.GroupAttendanceForm(_posted(request), bookings=recordable)
     if request.method == "POST" and form.is_valid():
         outcomes = form.outcomes()
         if not outcomes:
@@ -470,10 +478,18 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for booking, current in form.rows
     ]
+    closed = [booking for booking in bookings if booking not in recordable] if started else []
     return render(
         request,
         "programmes/session_detail.html",
-        {"session": session, "form": form, "rows": rows, "started": started},
+        {
+            "session": session,
+            "form": form,
+            "rows": rows,
+            "bookings": bookings,
+            "closed": closed,
+            "started": started,
+        },
     )
 
 
@@ -487,7 +503,7 @@ def refer(request: HttpRequest, reference: str) -> HttpResponse:
         case = case_shown(user=request.user, reference=reference)
     except ClosedCaseNeedsReason:
         return redirect("cases:detail", reference=reference)  # which asks for the reason
-    if case.status != CaseStatus.ACCEPTED:
+    if case_rules.REFER not in case_rules.case_actions_for(case, request.user):
         messages.info(request, "Only a case whose offer was accepted can be referred")
         return redirect("cases:detail", reference=case.reference)
     programmes = selectors.programmes_serving(case.force_id)

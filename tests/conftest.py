@@ -1,10 +1,17 @@
-"""Shared fixtures. Tests run on PostgreSQL and Redis (scripts/stack.py starts them)."""
+"""Shared fixtures. Tests run on PostgreSQL and Redis (scripts/stack.py starts them).
+
+Tests connect as the runtime role of DATABASE_URL, as the application does. The test database
+is created, migrated and dropped as the owner role of DATABASE_OWNER_URL (with it unset, as
+the one role of DATABASE_URL); `migrate` then grants the runtime role (audit/roles.py), and
+`flush`, which transactional tests run after each test, runs as the owner too.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from accounts.models import Role
+from audit.roles import as_owner
 from cases.models import Drug, Force
 from cases.reference_data import load_reference_data
 from tests import factories
@@ -78,3 +85,25 @@ def pytest_configure(config):
     settings.SECURE_SSL_REDIRECT = False
     settings.SECURE_HSTS_SECONDS = 0
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up of the test database, done as the owner role."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock(), as_owner():
+        config = setup_databases(verbosity=verbosity, interactive=False, keepdb=keepdb)
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock(), as_owner():
+            teardown_databases(config, verbosity=verbosity)

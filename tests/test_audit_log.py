@@ -25,6 +25,8 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 APPEND_ONLY = "the audit log is append-only"
+# The runtime role has no UPDATE or DELETE on the table; the owner meets the trigger instead.
+REFUSED = f"{APPEND_ONLY}|permission denied for table audit_auditevent"
 AUDIT_URLS = ("/audit/", "/audit/person/{person}/", "/audit/export/")
 
 
@@ -69,7 +71,7 @@ def date_fields(prefix: str, day: date) -> dict[str, str]:
 def test_database_refuses_raw_update_and_delete_from_the_application_connection(sql: str):
     row = event(reason="seen")
 
-    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic():
+    with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, [row.pk])
 
@@ -80,14 +82,14 @@ def test_database_refuses_raw_update_and_delete_from_the_application_connection(
 def test_database_refuses_orm_update_and_delete():
     row = event(reason="seen")
 
-    with pytest.raises(DatabaseError, match=f"{APPEND_ONLY}: UPDATE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
         AuditEvent.objects.filter(pk=row.pk).update(reason="covered up")
-    with pytest.raises(DatabaseError, match=f"{APPEND_ONLY}: DELETE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
         AuditEvent.objects.filter(pk=row.pk).delete()
     row.reason = "covered up"
-    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic():
+    with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
         row.save()
-    with pytest.raises(DatabaseError, match=APPEND_ONLY), transaction.atomic():
+    with pytest.raises(DatabaseError, match=REFUSED), transaction.atomic():
         row.delete()
 
     assert AuditEvent.objects.get(pk=row.pk).reason == "seen"
@@ -324,6 +326,7 @@ def test_search_page_takes_the_same_number_of_queries_for_3_or_30_events(admin_c
             event(user=user, person_id=factories.PersonFactory().pk)
 
     events(3)
+    admin_client.get("/audit/")  # the first page keeps the session alive; the next ones need not
     with CaptureQueriesContext(connection) as few:
         assert admin_client.get("/audit/").status_code == 200
     events(27)

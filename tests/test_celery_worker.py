@@ -127,7 +127,7 @@ def test_beat_schedule_migration_run_again_keeps_what_an_administrator_changed()
 
     migration.create_schedule(django_apps, None)
 
-    assert PeriodicTask.objects.count() == tasks == 5
+    assert PeriodicTask.objects.count() == tasks == 6
     assert IntervalSchedule.objects.count() == schedules
     sweep.refresh_from_db()
     assert sweep.interval.every == 30

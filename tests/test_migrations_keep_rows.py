@@ -14,6 +14,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEvent
+from audit.roles import as_owner
 from escalations.models import Escalation
 from programmes.models import Referral
 
@@ -32,9 +33,11 @@ ESCALATION_COLUMNS = (
 
 
 def _migrate(targets) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
+    """Migrate to `targets` as the owner role (the runtime role may not change the schema)."""
+    with as_owner():
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
     return MigrationExecutor(connection)
 
 

@@ -6,16 +6,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from accounts.middleware import SESSION_REFRESH_SECONDS
 from accounts.models import ApiToken, Role
 from tests import factories
 
@@ -93,9 +98,24 @@ def test_an_idle_session_expires_and_asks_to_sign_in_again(client, officer):
     session.save()
     response = client.get("/cases/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-    assert (
-        django_settings.SESSION_COOKIE_AGE <= 30 * 60 and django_settings.SESSION_SAVE_EVERY_REQUEST
-    )
+    assert django_settings.SESSION_COOKIE_AGE <= 30 * 60
+
+
+def test_an_active_session_is_kept_alive_at_most_once_a_minute(client, officer, monkeypatch):
+    sign_in(client, officer.username)
+    client.get("/cases/")  # the first page after signing in refreshes the session
+    session = Session.objects.get(session_key=client.session.session_key)
+    first_expiry = session.expire_date
+
+    with CaptureQueriesContext(connection) as soon:
+        client.get("/cases/")
+    assert not [q for q in soon if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+
+    later = time.time() + SESSION_REFRESH_SECONDS + 1
+    monkeypatch.setattr("accounts.middleware.time.time", lambda: later)
+    client.get("/cases/")
+    session.refresh_from_db()
+    assert session.expire_date > first_expiry  # saved again: the idle timeout starts over
 
 
 @pytest.mark.parametrize("weak", ["short1", "password123456", "123456789012345"])

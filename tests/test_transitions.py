@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from audit.chain import verify_chain
 from audit.context import RequestContext, current_request
 from audit.models import AuditEvent
 from base.sql import Statement
@@ -168,3 +169,16 @@ def test_cases_are_closed_one_at_a_time_with_their_outcome() -> None:
         case_transition_many(
             Statement(), moves="moves", to=CaseStatus.CLOSED, by=None, at=timezone.now()
         )
+
+
+def test_audit_rows_written_in_a_set_are_chained_like_single_ones(officer, programme, staff):
+    one, *many = (new_referral(officer, programme) for _ in range(4))
+
+    with transaction.atomic():
+        referral_transition(
+            referral=referral_lock(one), to=ReferralStatus.ACCEPTED, by=staff, reason=REASON
+        )
+    move_referrals([r.pk for r in many], to=ReferralStatus.ACCEPTED, by=staff, at=timezone.now())
+
+    report = verify_chain()
+    assert report.ok and report.rows == AuditEvent.objects.count() >= 4

@@ -186,7 +186,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             _grant_closed_case(request, closed.case, form.cleaned_data["reason"])
             return redirect("cases:detail", reference=closed.case.reference)
         return render(request, "cases/closed_case_reason.html", {"case": closed.case, "form": form})
-    decision = case.eligibility_decisions.select_related("policy", "decided_by").first()
+    decision = selectors.latest_decision(case)
     offer = case.offers.first()
     context = {
         "case": case,

@@ -24,6 +24,7 @@ from base.errors import DomainError
 from base.pages import supervisor_required
 from base.paging import LIST_CAP, list_page
 from cases.models import Exclusion
+from cases.selectors import latest_decision
 from cases.timeline import case_timeline
 from escalations.breaches import Breach, Fact
 from escalations.forms import DECISION_HINTS, DecisionForm
@@ -216,7 +217,7 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
         "referral": referral,
         "case": case,
         "person": case.person,
-        "eligibility": case.eligibility_decisions.select_related("policy", "decided_by").first(),
+        "eligibility": latest_decision(case),
         "offer": case.offers.select_related("offered_by").first(),
         "referrals": referrals_for_case(case),
         "facts": rule_facts(escalation),

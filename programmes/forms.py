@@ -296,7 +296,15 @@ class GroupAttendanceForm(forms.Form):
     left without an outcome is not recorded.
     """
 
-    def __init__(self, *args: Any, bookings: list[Appointment], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        bookings: list[Appointment],
+        everyone_attended: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """`everyone_attended`: start every row with nothing recorded yet at "attended", for the
+        provider to change the exceptions before saving (nothing is saved until they do)."""
         super().__init__(*args, **kwargs)
         self.rows = []
         for booking in bookings:
@@ -305,6 +313,8 @@ class GroupAttendanceForm(forms.Form):
             self.fields[f"outcome_{pk}"] = outcome_field(
                 label=booking.referral.case.person.full_name, required=False
             )
+            if current is None and everyone_attended:
+                self.initial.setdefault(f"outcome_{pk}", Attendance.Outcome.ATTENDED)
             self.fields[f"reason_{pk}"] = forms.CharField(
                 label="Why is the absence excused?",
                 required=False,

@@ -43,6 +43,7 @@ INBOX_TAB_LABELS = {
     "in_progress": "In progress",
     "flagged": "Flagged",
     "completed": "Completed",
+    "ended": "Ended",
 }
 DUE_SOON = timedelta(days=3)
 
@@ -125,7 +126,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     for referral in page:
-        referral.due_state = "" if tab == "completed" else _due_state(referral.next_due, now)
+        deadline = getattr(referral, "next_due", None)
+        referral.due_state = "" if tab == "completed" or not deadline else _due_state(deadline, now)
     tabs = [
         {
             "key": key,
@@ -447,7 +449,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             booking, request.user, attendance_recorded=bool(booking.attendance.all()), now=now
         )
     ]
-    form = forms.GroupAttendanceForm(_posted(request), bookings=recordable)
+    everyone_attended = request.GET.get("mark") == "attended"
+    form = forms.GroupAttendanceForm(
+        _posted(request), bookings=recordable, everyone_attended=everyone_attended
+    )
     if request.method == "POST" and form.is_valid():
         outcomes = form.outcomes()
         if not outcomes:
@@ -489,6 +494,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "bookings": bookings,
             "closed": closed,
             "started": started,
+            "everyone_attended": everyone_attended,
+            "unrecorded": sum(current is None for _booking, current in form.rows),
         },
     )
 

@@ -186,7 +186,11 @@ class RescheduleForm(WhenMixin, forms.Form):
         error_messages={"required": "Enter the new start time"},
     )
     reason = forms.CharField(
-        label="Why is it moving?", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Why is it moving?",
+        help_text="The earlier time is kept in the appointment's history with this reason, "
+        "for the force and your colleagues to see.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason the appointment is moving"},
     )
 
 

@@ -103,7 +103,7 @@ class Referral(models.Model):
     # When the referral was declined, completed or withdrawn, and, when the force withdrew it,
     # what the provider is told (never the supervisor's rationale).
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=200, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True, db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

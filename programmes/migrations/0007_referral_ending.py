@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="referral",
             name="end_reason",
-            field=models.CharField(blank=True, max_length=200),
+            field=models.CharField(blank=True, db_default="", max_length=200),
         ),
         migrations.RunSQL(BACKFILL, UNDO_BACKFILL, elidable=False),
         AddIndexConcurrently(

@@ -18,6 +18,7 @@ from programmes import services
 from programmes.models import Appointment, Notification, Referral, ReferralStatus
 from tests.browser.conftest import sign_in
 from tests.browser.test_provider_journey import fill_date
+from tests.browser.test_provider_phone import PHONE, keep_screenshot, overflow
 
 
 def test_a_prosecution_reaches_the_provider_and_a_move_reaches_the_officer(page, demo):
@@ -91,3 +92,13 @@ def test_a_prosecution_reaches_the_provider_and_a_move_reaches_the_officer(page,
         0
     )
     expect(page.get_by_role("button", name="Book an appointment")).to_have_count(0)
+
+    # On a phone, the ended referral with its moved and cancelled appointment, and the tab.
+    page.set_viewport_size({"width": PHONE, "height": 640})
+    for name, path in (
+        ("ended-referral", page.url),
+        ("ended-tab", "/provider/?tab=ended"),
+    ):
+        page.goto(path)
+        keep_screenshot(page, name, PHONE)
+        assert overflow(page) == 0, name

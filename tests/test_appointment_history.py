@@ -16,6 +16,7 @@ from base.clock import LONDON
 from cases.models import SchemePolicy
 from programmes import services
 from programmes.models import Appointment, AppointmentChange, Provider, Referral
+from retention.subject_access import subject_access_record
 from tests import factories
 from tests.test_provider_pages import TODAY, date_fields, errors_of, refer
 
@@ -199,3 +200,13 @@ def test_a_booking_with_no_moves_says_nothing_about_moves(referral: Referral, st
 
     card = page[page.index(f'data-appointment="{appointment.pk}"') :]
     assert "data-moves" not in card and "data-cancelled" not in card
+
+
+def test_a_subject_access_copy_holds_the_moves_and_their_reasons(
+    referral: Referral, moved_twice: Appointment
+) -> None:
+    record = subject_access_record(person=referral.case.person, reference="DP-2026-0001")
+
+    (section,) = [s for s in record.sections if s.title == "Appointments moved or cancelled"]
+    texts = [item.text for r in section.records for item in r.items]
+    assert "Clashes with a job interview" in texts and "Facilitator ill" in texts

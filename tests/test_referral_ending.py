@@ -368,3 +368,27 @@ def test_the_set_based_transition_refuses_to_end_referrals() -> None:
         services.referral_transition_many(
             Statement(), moves="m", to="withdrawn", by=None, at=timezone.now()
         )
+
+
+def test_an_old_tab_of_an_action_page_goes_back_to_the_ended_referral_and_says_why(
+    bookings: Bookings, supervisor: User, staff: User
+) -> None:
+    prosecute(bookings.referral, supervisor)
+    client = signed_in(staff)
+    base = f"/provider/referrals/{bookings.referral.reference}/"
+    pages = {
+        "appointments/new/": "Booking an appointment",
+        "complete/": "Recording completion",
+        "decline/": "Declining the referral",
+        f"appointments/{bookings.ahead.pk}/reschedule/": "Moving the appointment",
+        f"appointments/{bookings.ahead.pk}/cancel/": "Cancelling the appointment",
+        f"appointments/{bookings.attended.pk}/attendance/": "Recording attendance",
+    }
+
+    for path, action in pages.items():
+        response = client.get(base + path, follow=True)
+        assert response.redirect_chain[0][0].startswith(base), path
+        assert (
+            f"{action} is not available: referral {bookings.referral.reference} is withdrawn"
+            in (response.content.decode())
+        ), path

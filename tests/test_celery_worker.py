@@ -104,12 +104,14 @@ def test_beat_schedule_is_in_the_database_with_the_default_times() -> None:
             "escalations.sweep_deadlines",
             "escalations.queue_reminders",
             "programmes.send_pending_notifications",
+            "programmes.check_notification_delivery",
         )
     }
     assert every == {
         "escalations.sweep_deadlines": (15, "minutes"),
         "escalations.queue_reminders": (1, "hours"),
         "programmes.send_pending_notifications": (5, "minutes"),
+        "programmes.check_notification_delivery": (10, "minutes"),
     }
     digest = tasks["escalations.queue_digest"].crontab
     assert (digest.minute, digest.hour, str(digest.timezone)) == ("0", "7", "Europe/London")
@@ -127,7 +129,7 @@ def test_beat_schedule_migration_run_again_keeps_what_an_administrator_changed()
 
     migration.create_schedule(django_apps, None)
 
-    assert PeriodicTask.objects.count() == tasks == 6
+    assert PeriodicTask.objects.count() == tasks == 7
     assert IntervalSchedule.objects.count() == schedules
     sweep.refresh_from_db()
     assert sweep.interval.every == 30

@@ -288,7 +288,8 @@ class NotifyStandIn:
         with self._lock:
             self.sent.append(sent)
         if self.echo:
-            print(f"{channel} to {recipient} ({data.get('reference')}): {sent.subject} {sent.body}")
+            subject = f"{sent.subject}\n" if sent.subject else ""
+            print(f"{channel} to {recipient}, reference {sent.reference}:\n{subject}{sent.body}\n")
         if failure is not None:
             raise failure.error
         content: dict[str, Any] = {"body": sent.body}

@@ -10,10 +10,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.utils import timezone
 
 from diversion.settings import notify_api_key, notify_templates
@@ -232,6 +234,23 @@ def test_key_notify_refuses_is_retried_not_failed_and_tells_the_administrator(
     settings.NOTIFY_API_KEY = API_KEY  # put right: the message goes, once
     assert notifications_send_pending(now=later(2)) == SendSummary(sent=1)
     assert len(notify.sent) == 1
+
+
+def test_send_messages_command_sends_the_reminders_due_and_fetches_their_receipts(
+    notify,
+) -> None:
+    make_referral(phone="07700 900111", preferred_language="cy")
+    make_referral(phone="07700 900003")  # Notify's simulated "phone off"
+    output = StringIO()
+
+    call_command("send_messages", "--now", "2026-11-15T10:00", stdout=output)
+
+    assert output.getvalue().splitlines() == [
+        "Reminders queued: 2. Sent: 2, to try again: 0, failed: 0, paused by a rate limit: 0.",
+        "Receipts from GOV.UK Notify: 2. Delivered: 1, not delivered: 1.",
+    ]
+    assert {sent.template for sent in notify.sent} == {WELSH_SMS, ENGLISH_SMS}
+    assert Notification.objects.get(failure="temporary").recipient == "07700 900003"
 
 
 # --- Personal data ------------------------------------------------------------------------

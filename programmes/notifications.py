@@ -257,7 +257,7 @@ class SendSummary:
     paused: int = 0
 
 
-def _claim(*, now: datetime, skip: Sequence[int]) -> Notification | None:
+def claim_next(*, now: datetime, skip: Sequence[int]) -> Notification | None:
     """The oldest pending message that is due and not locked by another worker, with its
     attempt counted and a lease on it, committed before it is sent."""
     with transaction.atomic():
@@ -350,7 +350,7 @@ def notifications_send_pending(*, batch: int = 100, now: datetime | None = None)
     tried: list[int] = []
     results = {"sent": 0, "retrying": 0, "failed": 0, "paused": 0}
     for _ in range(batch):
-        notification = _claim(now=now or timezone.now(), skip=tried)
+        notification = claim_next(now=now or timezone.now(), skip=tried)
         if notification is None:
             break
         tried.append(notification.pk)

@@ -21,8 +21,8 @@ from django.utils import timezone
 from diversion.settings import notify_api_key, notify_templates
 from escalations.notifications import notifications_queue_reminders
 from programmes.models import Notification, Referral
-from programmes.notifications import SendSummary, notifications_send_pending
-from programmes.notify import DeliverySummary, notifications_check_delivery
+from programmes.notifications import SendSummary, claim_next, notifications_send_pending
+from programmes.notify import DeliverySummary, NotifyGateway, notifications_check_delivery
 from scripts.notify_standin import API_KEY, TEMPLATES, NotifyStandIn, settings_environment
 from tests.test_notifications import DAY_BEFORE, make_referral
 
@@ -165,6 +165,40 @@ def test_number_notify_calls_invalid_fails_at_once_and_the_officer_sees_why(
     assert "was not delivered: not a valid mobile number" in page
 
 
+def test_template_notify_cannot_fill_fails_the_message_and_tells_the_administrator(
+    notify, caplog, client, officer
+) -> None:
+    referral, reminder = reminder_for(phone="07700 900111")
+    Notification.objects.filter(pk=reminder.pk).update(
+        personalisation={"en": {"provider": "P", "reference": "R"}}  # no due_date
+    )
+
+    with caplog.at_level(logging.INFO):
+        assert notifications_send_pending() == SendSummary(failed=1)
+
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.failure) == ("failed", "rejected")
+    assert reminder.last_error == "Notify 400 BadRequestError (Missing personalisation: due_date)"
+    assert "refused a message for good, for an administrator" in caplog.text
+    client.force_login(officer)
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert "refused by GOV.UK Notify (the service&#x27;s settings)" in page
+
+
+def test_receipts_are_asked_for_a_week_then_left_unknown(notify, client, officer) -> None:
+    referral, reminder = reminder_for(phone="07700 900111")
+    assert notifications_send_pending() == SendSummary(sent=1)
+
+    assert notifications_check_delivery(now=later(8 * 24 * 60)) == DeliverySummary()
+
+    assert [path for method, path in notify.requests if method == "GET"] == []
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.delivery_status) == ("sent", "unknown")
+    client.force_login(officer)
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert "Sent (no delivery receipt)" in page
+
+
 # --- Retries, never twice -----------------------------------------------------------------
 
 
@@ -193,6 +227,21 @@ def test_server_error_before_notify_took_the_message_is_retried_and_sent_once(no
     assert notifications_send_pending(now=later(200)) == SendSummary()
 
     assert notify.posts() == 2 and len(notify.sent) == 1
+
+
+def test_worker_killed_after_notify_took_the_message_does_not_send_it_again(notify) -> None:
+    _, reminder = reminder_for(phone="07700 900111")
+    # A worker claims the message and hands it to Notify, then dies before it records that.
+    claimed = claim_next(now=timezone.now(), skip=[])
+    NotifyGateway().send(claimed, earlier_attempts=claimed.attempts)
+
+    assert notifications_send_pending() == SendSummary()  # still that worker's, for a while
+    assert notifications_send_pending(now=later(6)) == SendSummary(sent=1)
+
+    [sent] = notify.sent
+    assert notify.posts() == 1
+    reminder.refresh_from_db()
+    assert (reminder.status, str(reminder.notify_id)) == ("sent", sent.id)
 
 
 def test_rate_limit_pauses_sending_without_counting_an_attempt(notify) -> None:

@@ -61,7 +61,7 @@ def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFla
         flags[case_id] = [
             CaseFlag(
                 label="Message not delivered",
-                detail=f"The {channel}{to} of {day} was not delivered: "
+                detail=f"The {channel} of {day}{to} was not delivered: "
                 f"{message.failure_text()}. {ADVICE.get(message.failure, OTHER_ADVICE)}",
                 anchor="messages",
                 link="See the messages",

@@ -331,11 +331,11 @@ class Notification(models.Model):
         return self.KIND_LABELS.get(self.kind) or self.kind.replace("_", " ").capitalize()
 
     def delivery_text(self) -> str:
-        """Where the message is, for the case page: "Delivered", "Not delivered: ..."."""
+        """Where the message is, for the case page: "Delivered", "Not delivered", ..."""
         if self.status == self.Status.PENDING:
             return "Waiting to send, trying again" if self.attempts else "Waiting to send"
         if self.status == self.Status.FAILED:
-            return f"Not delivered: {self.failure_text()}"
+            return "Not delivered"
         if self.delivery_status == "delivered":
             return "Delivered"
         if self.delivery_status in self.DELIVERY_PENDING:

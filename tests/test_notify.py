@@ -137,10 +137,11 @@ def test_permanent_failure_comes_back_to_the_case_page_and_the_case_list(
     )
     page = client.get(f"/cases/{referral.case.reference}/").content.decode()
     assert (
-        "The text message to 07700 900002 of 15 November 2026 was not delivered: the mobile "
+        "The text message of 15 November 2026 to 07700 900002 was not delivered: the mobile "
         "number does not exist. Check the person&#x27;s contact details with them." in page
     )
-    assert "Not delivered: the mobile number does not exist" in page
+    assert 'data-status="failed">Not delivered</strong>' in page
+    assert ">The mobile number does not exist</p>" in page
     other_page = client.get(f"/cases/{other.case.reference}/").content.decode()
     assert "Delivered" in other_page and "not delivered" not in other_page
     listing = client.get("/cases/").content.decode()

@@ -19,12 +19,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from diversion.settings import notify_api_key, notify_templates
-from escalations.notifications import notifications_queue_reminders
+from escalations.notifications import notifications_queue_digest, notifications_queue_reminders
+from escalations.sweep import sweep_deadlines
 from programmes.models import Notification, Referral
 from programmes.notifications import SendSummary, claim_next, notifications_send_pending
 from programmes.notify import DeliverySummary, NotifyGateway, notifications_check_delivery
 from scripts.notify_standin import API_KEY, TEMPLATES, NotifyStandIn, settings_environment
-from tests.test_notifications import DAY_BEFORE, make_referral
+from tests import factories
+from tests.test_notifications import DAY_BEFORE, FIRST_DUE, make_referral, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +113,32 @@ def test_message_without_a_template_of_its_own_goes_by_the_message_template(noti
     [sent] = notify.sent
     assert sent.template == MESSAGE_EMAIL
     assert (sent.subject, sent.body) == ("Action needed", "The audit log's chain is broken.")
+
+
+def test_supervisors_digest_goes_by_its_own_template_with_a_line_per_escalation(
+    notify, settings
+) -> None:
+    settings.SITE_URL = "https://diversion.example"
+    supervisor(factories.force("TVP"), email="sup.tvp@example.org")
+    referrals = [make_referral(first_due=FIRST_DUE) for _ in range(2)]
+    sweep_deadlines(now=FIRST_DUE + timedelta(seconds=1))
+    assert notifications_queue_digest(now=FIRST_DUE + timedelta(hours=7)) == 1
+
+    assert notifications_send_pending() == SendSummary(sent=1)
+
+    [sent] = notify.sent
+    assert sent.template == TEMPLATES[("escalation_digest", "email", "en")]
+    assert (sent.recipient, sent.subject) == (
+        "sup.tvp@example.org",
+        "2 new escalations to review: Thames Valley Police",
+    )
+    for referral in referrals:
+        case = referral.case.reference
+        assert (
+            f"* {referral.reference} (case {case}): No first appointment attended by the "
+            f"deadline https://diversion.example/cases/{case}/"
+        ) in sent.body.splitlines()
+        assert referral.case.person.family_name not in sent.body
 
 
 # --- Failures back to the officer ---------------------------------------------------------

@@ -136,6 +136,7 @@ def test_a_corrected_date_of_birth_sends_the_case_back_for_a_new_check(client, o
     assert case.status_changes.latest("changed_at").reason == (
         "Date of birth corrected: eligibility must be checked again"
     )
+    assert "Out of date: details were corrected after this decision" in page
     # The referral waits for the new check: only the check is offered.
     assert f'action="/cases/{case.reference}/eligibility/"' in page
     assert f'href="/cases/{case.reference}/refer/"' not in page

@@ -189,6 +189,20 @@ DECLARATIONS: dict[str, Expect] = {
     ),
     "cases:detail": Expect("page", FORCE_STAFF, args=REFERENCE, personal=GET),
     "cases:eligibility": Expect("page", FORCE_STAFF, args=REFERENCE, calls=(Call("post"),)),
+    "cases:correct": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "crime_reference": "CR/9"})),
+        personal=GET,
+    ),
+    "cases:correct_person": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "phone": "07700 900999"})),
+        personal=GET,
+    ),
     "cases:offer": Expect(
         "page",
         FORCE_STAFF,
@@ -301,7 +315,19 @@ DECLARATIONS: dict[str, Expect] = {
         shows="case",
         personal=GET,
     ),
-    "case-detail": Expect("api", FORCE_STAFF, args=REFERENCE, personal=GET),
+    "case-detail": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("patch", body={"crime_reference": "43/1", "reason": "Issued"})),
+        personal=GET,
+    ),
+    "case-person": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(Call("patch", body={"phone": "07700 900999", "reason": "Mistyped"}),),
+    ),
     "case-eligibility": Expect(
         "api", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),

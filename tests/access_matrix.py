@@ -209,6 +209,9 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERENCE,
         calls=(GET, Call("post", body={"response": "accepted", "consent_given": "on"})),
     ),
+    "referrals:notice": Expect(
+        "page", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
+    ),
     "referrals:refer": Expect(
         "page",
         FORCE_STAFF,

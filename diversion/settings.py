@@ -166,6 +166,8 @@ AXES_VERBOSE = False  # axes would log usernames and addresses
 # Roles that must prove a second factor (a TOTP code) after their password.
 TWO_FACTOR_ROLES = ("supervisor", "administrator")
 OTP_TOTP_ISSUER = "Drug diversion case management"
+# API tokens (accounts.models.ApiToken) expire: this is the lifetime offered when one is made.
+API_TOKEN_LIFETIME_DAYS = int(os.environ.get("API_TOKEN_LIFETIME_DAYS", "90"))
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -283,10 +283,11 @@ def each_flagged_once(referral_ids: list[int], checks: list[bool]) -> None:
     )
 
 
-def send_task(name: str) -> None:
+def send_task(name: str) -> str:
+    """Send a task as beat does; its id."""
     from celery import current_app
 
-    current_app.send_task(name)
+    return current_app.send_task(name).id
 
 
 def backend_waiting_on_the_chain(conn) -> int | None:
@@ -317,7 +318,7 @@ def worker_killed_mid_sweep(pg: Postgres, redis: Redis, children: Children) -> N
         try:
             with holder.cursor() as cur:
                 cur.execute(CHAIN_LOCK)  # held until rollback: the sweep waits at its audit rows
-            send_task("escalations.sweep_deadlines")
+            task_id = send_task("escalations.sweep_deadlines")
             wait_until("the sweep to reach its audit rows", lambda: bool(
                 backend_waiting_on_the_chain(watcher)))  # fmt: skip
             sweeping = backend_waiting_on_the_chain(watcher)
@@ -354,7 +355,9 @@ def worker_killed_mid_sweep(pg: Postgres, redis: Redis, children: Children) -> N
         wait_until("the worker to log the task's success",
                    lambda: "sweep_deadlines" in children.log("worker-2")
                    and "succeeded" in children.log("worker-2"))  # fmt: skip
-        checks.append(check("the same task was delivered again to the new worker", True))
+        received = f"[{task_id}] received" in children.log("worker-2")
+        checks.append(check(f"the killed task ({task_id}) was delivered again to the new "
+                            "worker", received))  # fmt: skip
         each_flagged_once(ids, checks)
         send_task("escalations.sweep_deadlines")  # beat's next run, 15 minutes later
         wait_until("the next sweep", lambda: children.log("worker-2").count("succeeded") >= 2)

@@ -201,11 +201,18 @@ def test_a_systems_own_account_gets_a_token_from_the_command_and_cannot_sign_in(
     key = out.getvalue().strip()
     token = ApiToken.objects.get(user=system)
     assert "expires" in err.getvalue() and key not in err.getvalue()
+    assert "can also sign in with a password" not in err.getvalue()
     assert api_with(key).get("/api/v1/referrals/").status_code == 200
     assert AuditEvent.objects.filter(object_type="accounts.apitoken", action="create").exists()
     assert token.expires_at - timezone.now() < timedelta(days=30, minutes=1)
     assert sign_in(client, "pathways-system", "").status_code == 200  # the form again, no session
     assert client.get("/cases/").status_code == 302
+
+
+def test_the_command_warns_when_the_account_can_also_sign_in_with_a_password(officer):
+    err = StringIO()
+    call_command("issue_api_token", officer.username, "--name", "x", stdout=StringIO(), stderr=err)
+    assert f"{officer.username} can also sign in with a password" in err.getvalue()
 
 
 def test_the_command_refuses_a_token_to_a_supervisor(supervisor):

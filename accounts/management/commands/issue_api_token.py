@@ -62,5 +62,10 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         expires = timezone.localtime(token.expires_at).strftime("%-d %b %Y %H:%M %Z")
         read = " (read only)" if token.read_only else ""
+        if user.has_usable_password():
+            self.stderr.write(
+                f"Note: {user.username} can also sign in with a password. A system's own account "
+                "should not: disable password-based sign-in for it in the admin."
+            )
         self.stderr.write(f"Token {token.prefix}… for {user.username}{read}, expires {expires}:")
         self.stdout.write(key)

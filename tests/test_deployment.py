@@ -14,6 +14,7 @@ from types import ModuleType
 
 import pytest
 import yaml
+from django.conf import settings as django_settings
 from django.urls import Resolver404, resolve
 
 from diversion.healthcheck import host_header
@@ -72,6 +73,36 @@ def test_every_documented_setting_reaches_web_worker_and_beat_from_the_env_file(
     for name in passed_on:
         # From .env (or the shell) under its own name, so the README's name is the one to set.
         assert re.fullmatch(rf"\$\{{{name}(:[-?][^}}]*)?\}}", env[name]), (name, env[name])
+
+
+def readme_notify_templates() -> set[str]:
+    """The settings NOTIFY_TEMPLATE_<KIND>_<CHANNEL>_<LANGUAGE> (a row of the configuration
+    table) stands for: each kind of the README's table of message kinds, in every channel and
+    language the settings know."""
+    assert "| `NOTIFY_TEMPLATE_<KIND>_<CHANNEL>_<LANGUAGE>` |" in README
+    table = README.split("| kind | channels | values |", 1)[1].split("\n\n", 1)[0]
+    kinds = {
+        kind
+        for line in table.splitlines()
+        if line.strip().startswith("| `")
+        for kind in re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    }
+    assert {"reminder_completion", "escalation_digest", "message"} <= kinds
+    return {
+        f"NOTIFY_TEMPLATE_{kind}_{channel}_{language}".upper()
+        for kind in kinds
+        for channel in django_settings.NOTIFY_CHANNELS
+        for language in django_settings.NOTIFY_LANGUAGES
+    }
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_every_documented_notify_template_reaches_web_worker_and_beat(service):
+    env = environment(service)
+    templates = readme_notify_templates()
+
+    assert templates - env.keys() == set()
+    assert all(env[name] == f"${{{name}:-}}" for name in templates)
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)

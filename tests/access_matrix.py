@@ -36,7 +36,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import ApiToken, Role, User
+from accounts.models import ApiToken, Role, User, hash_token
 from audit.models import AuditEvent
 from cases.models import Case, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
@@ -724,7 +724,15 @@ def build_world() -> World:
     actor_tokens = {OFFICER: own.token_pk}
     for role, user in actors.items():
         if user is not None and role != OFFICER:
-            actor_tokens[role] = ApiToken.issue(user=user, name=f"{own.token_name} {role}")[0].pk
+            # Supervisors and administrators may hold no new token; one made before that rule
+            # is still theirs to revoke, so each actor gets a token made as it was then.
+            actor_tokens[role] = ApiToken.objects.create(
+                user=user,
+                name=f"{own.token_name} {role}",
+                prefix=role[:8],
+                key_hash=hash_token(f"{own.token_name} {role}"),
+                expires_at=timezone.now() + timedelta(days=30),
+            ).pk
     return World(own=own, other=other, actors=actors, actor_tokens=actor_tokens)
 
 

@@ -151,7 +151,8 @@ def test_the_provider_is_told_once_by_email_without_the_persons_name(
 
     (message,) = Notification.objects.filter(kind="referral_ended")
     assert message.recipient == PROVIDER_EMAIL and message.channel == "email"
-    assert message.referral_id == bookings.referral.pk
+    assert message.dedupe_key == f"referral_ended:{bookings.referral.pk}"
+    assert message.referral_id is None  # not a message to the person, on the case page
     assert bookings.referral.reference in message.subject
     assert "withdrawn by the force: the person leaves the scheme" in message.body
     assert "cancelled (2)" in message.body

@@ -73,7 +73,7 @@ def test_a_prosecution_reaches_the_provider_and_a_move_reaches_the_officer(page,
     page.get_by_role("button", name="Sign out").click()
 
     assert Appointment.objects.get(pk=ahead.pk).status == "cancelled"
-    message = Notification.objects.get(kind="referral_ended", referral=referral)
+    message = Notification.objects.get(dedupe_key=f"referral_ended:{referral.pk}")
     assert "supply" not in message.body
 
     # The provider finds it under "Ended", with the booking cancelled and no actions left.

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("programmes", "0006_inbox_indexes"),
+        ("programmes", "0008_delivery_check_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

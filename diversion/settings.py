@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "cases",
     "programmes",
     "escalations",
+    "reports",
     "retention",
     "demo",
 ]
@@ -274,6 +275,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 SERVICE_NAME = "Drug diversion case management"
+
+# Disclosure control of every figure the reports publish (reports/disclosure.py): counts from 1
+# to DISCLOSURE_SMALLEST_SHOWN - 1 are shown as a marker, others rounded to the nearest
+# DISCLOSURE_ROUND_TO; a rate or median needs at least DISCLOSURE_MIN_BASE people.
+DISCLOSURE_SMALLEST_SHOWN = int(os.environ.get("DISCLOSURE_SMALLEST_SHOWN", "8"))
+DISCLOSURE_ROUND_TO = int(os.environ.get("DISCLOSURE_ROUND_TO", "5"))
+DISCLOSURE_MIN_BASE = int(os.environ.get("DISCLOSURE_MIN_BASE", "8"))
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Notifications (programmes/notifications.py): an outbox sent by Celery. Email goes through

@@ -123,10 +123,13 @@ def statement(group: str, reference: str, step: str, index: dc.Figure, ci) -> st
     """The relative rate index in plain words, with the confidence the numbers allow."""
     if not index.shown:
         return (
-            f"{group}: too few people at this stage to compare with {reference} "
-            "with any confidence."
+            f"The {group} group: too few people at this stage to compare with the {reference} "
+            "group."
         )
-    words = f"{group} were {index.text} times as likely to be {LIKELY_TO[step]} as {reference}"
+    words = (
+        f"The {group} group was {index.text} times as likely to be {LIKELY_TO[step]} as the "
+        f"{reference} group"
+    )
     if ci is None:
         return f"{words}; the numbers are too small to say how sure this is."
     low, high = ci
@@ -184,6 +187,7 @@ def fairness(scope: Scope, *, dimension: Dimension, reference: str, today: date)
                 chart="Rate",
                 percent=True,
                 statements=statements,
+                folded=bool(tables),
             )
         )
     logged = dc.count(totals["logged"])

@@ -45,6 +45,8 @@ class Table:
     chart: str = ""
     percent: bool = False
     statements: list[str] = field(default_factory=list)
+    # Shown folded (a details element, the caption as its summary) when a report has many.
+    folded: bool = False
 
     def bars(self) -> list[dict[str, Any]]:
         """The chart: each row's label, its figure in the charted column, and a bar width in

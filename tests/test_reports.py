@@ -243,7 +243,8 @@ def test_fairness_shows_rates_and_indexes_at_every_decision_point(demo: None) ->
     )
     assert black["Rate"]["value"] is not None and black[index_column]["value"] is not None
     assert any(
-        "times as likely to be offered diversion as White" in s for s in offered["statements"]
+        "times as likely to be offered diversion as the White group" in s
+        for s in offered["statements"]
     )
 
 

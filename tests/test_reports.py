@@ -297,3 +297,20 @@ def test_an_analyst_lands_on_the_reports_and_finds_each_one(demo: None) -> None:
     for kind in REPORTS.values():
         assert escape(kind.title) in text
     assert "on their way" not in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", list(REPORTS))
+def test_a_report_takes_the_same_few_queries_for_many_cases_or_few(
+    demo: None, slug: str, django_assert_max_num_queries: Any
+) -> None:
+    """Aggregated in SQL: the number of queries does not grow with the cases or forces."""
+    client = signed_in("national.analyst")
+    client.get(f"/reports/{slug}/")  # the session's first refresh
+
+    with django_assert_max_num_queries(12) as everyone:
+        assert page(client, slug).status_code == 200
+    with django_assert_max_num_queries(12) as few:
+        assert page(client, slug, "?drug_class=C&start=2026-11").status_code == 200
+
+    assert len(everyone.captured_queries) == len(few.captured_queries)

@@ -22,6 +22,13 @@ from reports.queries import Scope
 
 EARLIEST_MONTH = date(2015, 1, 1)
 DEFAULT_MONTHS = 24
+# What to say when a filter's value is not one of its choices, where "Choose a <label>" is not
+# English.
+CHOOSE = {
+    "start": "Choose a “from” month from the list (January 2015 to this month).",
+    "end": "Choose a “to” month from the list (January 2015 to this month).",
+    "by": "Choose how to group people from the list.",
+}
 # Query-string names the API's content negotiation uses, which are not filters.
 IGNORED = {"format"}
 
@@ -126,25 +133,21 @@ class ReportFilters(forms.Form):
     def full_clean(self) -> None:
         super().full_clean()
         # ChoiceField's message names the value but not the field; say what to do instead.
-        for name in ("force", "programme", "provider"):
+        for name, field in self.fields.items():
             if name in self.errors and "valid choice" in str(self.errors[name]):
-                self.errors[name] = self.error_class(
-                    [
-                        f"Choose a {self.fields[name].label.lower()} from the list: you can "
-                        f"only see figures for {self.scope_name()}."
-                    ]
-                )
-        for name in ("start", "end", "drug_class", "disposal"):
-            if name in self.errors and "valid choice" in str(self.errors[name]):
-                self.errors[name] = self.error_class(
-                    [f"Choose a {self.fields[name].label.lower()} from the list."]
-                )
+                message = CHOOSE.get(name, f"Choose a {field.label.lower()} from the list.")
+                if name in ("force", "programme", "provider") and self.user.force_id:
+                    message = (
+                        f"Choose a {field.label.lower()} from the list: you can only see "
+                        f"figures for {self.scope_name()}."
+                    )
+                self.errors[name] = self.error_class([message])
 
     def scope_name(self) -> str:
         """The analyst's scope in words."""
         if self.user.force_id is not None:
             return self.forces[0].name
-        return "any force in England and Wales"
+        return "every force"
 
     def scope(self) -> Scope:
         """The scope of a valid form; every id in it is in the analyst's."""
@@ -188,7 +191,7 @@ class ReportFilters(forms.Form):
 class FairnessFilters(ReportFilters):
     """The outcome filters, plus how people are grouped and the reference group."""
 
-    by = forms.ChoiceField(label="Group people by", required=False)
+    by = forms.ChoiceField(label="How to group people", required=False)
     reference = forms.CharField(label="Compare with", required=False)
 
     def __init__(self, data: Any, *, user: Any) -> None:

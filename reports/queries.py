@@ -126,7 +126,7 @@ def facts_sql() -> str:
             FROM cases_eligibilitydecision ed WHERE ed.case_id = c.id
             ORDER BY ed.decided_at DESC, ed.id DESC LIMIT 1
         ) d ON true
-        JOIN cases_schemepolicy pol ON pol.id = coalesce(d.policy_id, (
+        LEFT JOIN cases_schemepolicy pol ON pol.id = coalesce(d.policy_id, (
             SELECT sp.id FROM cases_schemepolicy sp WHERE sp.force_id = c.force_id
             ORDER BY sp.version DESC LIMIT 1
         ))

@@ -173,8 +173,8 @@ def _start() -> Any:
         ("?force=DUR", "you can only see figures for Thames Valley Police"),
         ("?colour=red", "These filters do not exist: “colour”"),
         ("?start=2026-06&end=2025-01", "must be the same as or after"),
-        ("?start=1999-01", "Choose a from from the list"),
-        ("?start=June", "Choose a from from the list"),
+        ("?start=1999-01", "Choose a “from” month from the list"),
+        ("?end=June", "Choose a “to” month from the list"),
         ("?drug_class=Z", "Choose a drug class from the list"),
     ],
 )
@@ -206,12 +206,24 @@ def test_a_programme_of_another_force_is_refused(demo: None) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query", ["?reference=martian", "?by=sex&reference=white_british"])
-def test_an_unknown_reference_group_is_refused(demo: None, query: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("?reference=martian", "Choose a group to compare with from the list"),
+        ("?by=sex&reference=white_british", "Choose a group to compare with from the list"),
+        ("?by=sex&reference=not_stated", "Choose a group to compare with from the list"),
+        ("?by=height", "Choose how to group people from the list"),
+        ("?programme=abc", "Choose a programme from the list."),
+    ],
+)
+def test_an_unknown_group_or_filter_on_the_fairness_page_is_refused(
+    demo: None, query: str, message: str
+) -> None:
     response = page(signed_in("national.analyst"), "fairness", query)
 
     assert response.status_code == 400
-    assert "Choose a group to compare with from the list" in response.content.decode()
+    assert message in response.content.decode()
+    assert "data-report-table" not in response.content.decode()
 
 
 @pytest.mark.django_db

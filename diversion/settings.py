@@ -142,6 +142,19 @@ DATABASE_OWNER = (
     if os.environ.get("DATABASE_OWNER_URL")
     else None
 )
+# A read replica for the analysts' reports (reports/routers.py): when REPORTS_DATABASE_URL is
+# set, report queries and exports read from it; everything else, the reports' audit rows
+# included, stays on the primary. In tests it mirrors the default database.
+if os.environ.get("REPORTS_DATABASE_URL"):
+    DATABASES["reports"] = {
+        **dj_database_url.parse(
+            os.environ["REPORTS_DATABASE_URL"],
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["reports.routers.ReportsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
-
 from programmes.rules import counts_as_sql
+from reports.routers import reports_connection
 
 # The decision chain, in order: each step's column in `facts`.
 STEPS = (
@@ -183,7 +182,7 @@ def facts_sql() -> str:
 
 
 def _rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
+    with reports_connection().cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -21,6 +21,7 @@ from base.pages import analyst_required
 from reports import outcomes
 from reports.fairness import fairness
 from reports.filters import FairnessFilters, ReportFilters
+from reports.routers import reading_reports
 from reports.tables import Report
 
 
@@ -105,7 +106,10 @@ def report_read(*, user, kind: Kind, form: ReportFilters, action: str) -> Report
         object_type=f"reports.{kind.slug}",
         changes={"filters": {k: v for k, v in form.data.items()}, "valid": valid},
     )
-    return build(kind, form) if valid else None
+    if not valid:
+        return None
+    with reading_reports():
+        return build(kind, form)
 
 
 @analyst_required

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cases.models import Force
 from reports import disclosure as dc
 from reports import queries
 from reports.queries import Scope
@@ -293,5 +294,54 @@ def reoffending(scope: Scope, *, today: date) -> Report:
             "lower bounds.",
             "Only cases whose whole follow-up has passed are counted, so the 24-month figures "
             "cover older cases than the 6-month ones.",
+        ],
+    )
+
+
+def forces(scope: Scope, *, today: date) -> Report:
+    """Each force side by side (for national analysts): cases logged, and the rate at each
+    main step of the decision chain over the step that feeds it."""
+    names = dict(Force.objects.filter(pk__in=scope.force_ids).values_list("pk", "name"))
+    by_force = queries.step_counts_by(scope, "force_id")
+    steps = ("eligible", "offered", "accepted", "started", "completed", "flagged")
+    rows = []
+    for force_id, counts in sorted(by_force.items(), key=lambda item: names[item[0]]):
+        f = {step: dc.count(n) for step, n in counts.items()}
+        rows.append(
+            Row(
+                names[force_id],
+                (f["logged"], *(dc.rate(f[step], f[FEEDS[step]]) for step in steps)),
+            )
+        )
+    summary = (
+        f"{len(rows)} forces have cases in these months."
+        if len(rows) != 1
+        else "One force has cases in these months."
+    )
+    table = Table(
+        caption="Each force's cases and rates at each step",
+        row_heading="Force",
+        columns=(
+            "Logged",
+            "Eligible, of those logged",
+            "Offered, of those eligible",
+            "Accepted, of those offered",
+            "Started, of those referred",
+            "Completed, of those started",
+            "Flagged, of those referred",
+        ),
+        rows=rows,
+        chart="Completed, of those started",
+        percent=True,
+    )
+    return Report(
+        "forces",
+        "Forces compared",
+        summary,
+        [table],
+        notes=[
+            "Schemes differ between forces (who is eligible, the programme, the deadlines), so a "
+            "difference in a rate may come from the scheme's rules rather than how it is run.",
+            "Only forces with cases in the months chosen are listed.",
         ],
     )

@@ -77,6 +77,12 @@ REPORTS = {
             outcomes.reoffending,
         ),
         Kind(
+            "forces",
+            "Forces compared",
+            "How do the forces' schemes compare at each step, side by side?",
+            outcomes.forces,
+        ),
+        Kind(
             "fairness",
             "Fairness monitoring",
             "At each decision point, are groups of people treated alike?",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from base.clock import london_date
 from cases.models import Disposal, DrugClass, Force
 from programmes.models import Programme, Provider
+from reports.fairness import DIMENSIONS
 from reports.queries import Scope
 
 EARLIEST_MONTH = date(2015, 1, 1)
@@ -115,9 +116,6 @@ class ReportFilters(forms.Form):
         ]
         self.unknown = sorted(set(data) - set(self.fields) - IGNORED) if data else []
 
-    def clean_force(self) -> str:
-        return self.cleaned_data.get("force", "")
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.unknown:
@@ -195,8 +193,6 @@ class FairnessFilters(ReportFilters):
     reference = forms.CharField(label="Compare with", required=False)
 
     def __init__(self, data: Any, *, user: Any) -> None:
-        from reports.fairness import DIMENSIONS
-
         super().__init__(data, user=user)
         self.dimensions = DIMENSIONS
         self.fields["by"].choices = [(k, d.label) for k, d in DIMENSIONS.items()]

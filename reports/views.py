@@ -110,7 +110,7 @@ def report_read(*, user, kind: Kind, form: ReportFilters, action: str) -> Report
         user=user,
         action=action,
         object_type=f"reports.{kind.slug}",
-        changes={"filters": {k: v for k, v in form.data.items()}, "valid": valid},
+        changes={"filters": dict(form.data.items()), "valid": valid},
     )
     if not valid:
         return None

@@ -27,7 +27,14 @@ from base.clock import LONDON
 from cases.models import Case, CaseDrug, CaseStatusChange, EligibilityDecision, Offer, Person
 from cases.selectors import PersonMatches, audit_person_search, people_like
 from escalations.models import Escalation
-from programmes.models import Appointment, Attendance, Notification, Referral, ReferralStatusChange
+from programmes.models import (
+    Appointment,
+    AppointmentChange,
+    Attendance,
+    Notification,
+    Referral,
+    ReferralStatusChange,
+)
 
 # Machinery, not information about the person: search keys, de-duplication keys, hashes.
 INTERNAL_FIELDS = frozenset({"name_key", "dedupe_key", "row_hash", "force_id_copy"})
@@ -43,6 +50,7 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Referrals to a programme", Referral, "case__person"),
     ("Referral history", ReferralStatusChange, "referral__case__person"),
     ("Appointments", Appointment, "referral__case__person"),
+    ("Appointments moved or cancelled", AppointmentChange, "appointment__referral__case__person"),
     ("Attendance", Attendance, "appointment__referral__case__person"),
     ("Escalations to a supervisor", Escalation, "referral__case__person"),
     ("Messages sent", Notification, "referral__case__person"),

@@ -23,6 +23,7 @@ from base.errors import DomainError
 from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePolicy
 from cases.services import (
     case_close_ineligible,
+    case_correct,
     eligibility_check,
     eligibility_override,
     offer_record,
@@ -31,6 +32,7 @@ from escalations.models import Escalation
 from escalations.services import escalation_decide
 from programmes import services as provider
 from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatus
+from programmes.rules import ENDED
 from programmes.services import GroupOutcome, referral_create
 from tests import factories
 from tests.test_action_rules import CASE_ACTIONS, REFERRAL_ACTIONS
@@ -113,6 +115,7 @@ def case_page_offers(client: Client, case: Case) -> set[str]:
         "close": f'action="{base}close/"',
         "offer": f'href="{base}offer/"',
         "refer": f'href="{base}refer/"',
+        "correct": f'href="{base}correct/"',
     }
     return {action for action, control in controls.items() if control in html}
 
@@ -124,6 +127,9 @@ def case_services_allow(case: Case, user: User, programme: Programme) -> set[str
         "close": lambda: case_close_ineligible(case=case, by=user),
         "offer": lambda: offer_record(case=case, by=user, response="pending", consent_given=False),
         "refer": lambda: referral_create(case=case, programme=programme, by=user),
+        "correct": lambda: case_correct(
+            case=case, by=user, reason="Typed wrongly", crime_reference="CRIME/CHECK/1"
+        ),
     }
     return {action for action, call in tries.items() if allowed(call)}
 
@@ -330,6 +336,8 @@ def test_each_appointment_offers_exactly_what_the_services_allow(status: str, po
 
     for kind, appointment in appointments.items():
         expected = APPOINTMENT_KINDS[kind] - (set() if takes_attendance else {"record"})
+        if status in ENDED:  # an ended referral's appointments no longer change
+            expected = set()
         assert appointment_page_offers(html, referral, appointment) == expected, kind
         assert appointment_services_allow(appointment, staff) == expected, kind
 
@@ -348,7 +356,11 @@ def test_the_group_session_page_offers_attendance_exactly_where_the_service_take
     outcome = GroupOutcome(outcome="attended")
 
     assert (f'data-appointment="{place.pk}"' in html) is takes_attendance
-    assert ("Attendance cannot be recorded for:" in html) is not takes_attendance
+    # An ended referral's person is off the list; one still open but not taking attendance
+    # (new again after an extension) is listed as such.
+    on_list = status not in ENDED
+    assert (referral.case.person.full_name in html) is on_list
+    assert ("Attendance cannot be recorded for:" in html) is (on_list and not takes_attendance)
     assert (
         allowed(
             lambda: provider.group_attendance_record(

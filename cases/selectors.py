@@ -28,6 +28,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
+from cases.person_details import pnc_id_for_search
 from cases.rules import EarlierCase
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
@@ -202,7 +203,7 @@ def people_matching(
     if not user.is_authenticated or not user.is_force_staff:
         return PersonMatches(exact=None, possible=[])
     people = _with_own_cases(Person.objects.filter(anonymised_at__isnull=True), user)
-    pnc_id = pnc_id.strip().upper()
+    pnc_id = pnc_id_for_search(pnc_id)
     if pnc_id:
         exact = people.filter(pnc_id=pnc_id).first()
         if exact is not None:

@@ -23,7 +23,7 @@ from audit.services import audit_record, audit_rows
 from base.clock import london_date
 from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
-from cases import rules
+from cases import person_details, rules
 from cases.models import (
     Case,
     CaseDrug,
@@ -107,13 +107,18 @@ def validate_date_of_birth(date_of_birth: date, *, today: date | None = None) ->
 
 
 def person_create(*, by: User, **fields: Any) -> Person:
-    """Create a person exactly as typed (names keep their accents, apostrophes and hyphens)."""
+    """Create a person: names exactly as typed (accents, apostrophes and hyphens kept), the
+    phone number, postcode, email address and PNC ID in their stored forms (person_details)."""
     _require_force_role(by, "add a person")
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
     validate_date_of_birth(fields["date_of_birth"])
-    fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
+    try:
+        fields = person_details.normalised(fields)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise DomainError(messages[0], field=field) from error
     # Reminders go by the person's preferred channel, so it must be one they gave; someone
     # with neither a phone nor an email can still be recorded (and gets no reminders).
     preference = fields.get("contact_preference", ContactPreference.SMS)

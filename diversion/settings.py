@@ -250,12 +250,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # JSON, form data and multipart, refusing NUL characters and JSON nested too deep.
-    "DEFAULT_PARSER_CLASSES": [
-        "base.parsers.JSONParser",
-        "base.parsers.FormParser",
-        "base.parsers.MultiPartParser",
-    ],
+    # JSON only (415 for anything else), refusing NUL characters and JSON nested too deep.
+    "DEFAULT_PARSER_CLASSES": ["base.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # The largest request body accepted, API or form (413 beyond it): every form and endpoint
 # takes a few kilobytes at most.

@@ -30,13 +30,25 @@ from tests import factories
 
 PASSWORD = "correct horse battery staple"
 
+# Every address names these: a case and a referral both with the reference REFERENCE (each
+# table's own), and an appointment with the id APPOINTMENT, so requests reach real records.
+REFERENCE = "FUZZ-000001"
+APPOINTMENT = 990001
+
 # Bounded, so `make test` stays quick: a fixed seed, the schema's examples, the coverage
 # phase's boundary and malformed values (NUL characters, wrong types, missing fields, every
 # media type, unexpected methods) and a few generated requests per operation.
 CONFIG = {
     "seed": 20261201,
     # The session's cookie authenticates; generated tokens would only test a 401.
-    "generation": {"max-examples": 3, "deterministic": True, "with-security-parameters": False},
+    # No example database: each run is the seed's, and nothing is written to the work tree.
+    "generation": {
+        "max-examples": 3,
+        "deterministic": True,
+        "with-security-parameters": False,
+        "database": "none",
+    },
+    "parameters": {"path.reference": REFERENCE, "path.id": APPOINTMENT},
     "phases": {"stateful": {"enabled": False}},
     "suppress-health-check": ["all"],
     "checks": {
@@ -81,8 +93,8 @@ def same_connection_for_every_request() -> Iterator[None]:
 
 
 def world() -> dict[str, User]:
-    """A force with cases at each stage, a provider with referrals and appointments, and the
-    three users who fuzz it."""
+    """A force's case ready for its offer, a referral of another case to a provider with an
+    appointment booked, earlier records around them, and the three users who fuzz them."""
     tvp = factories.force("TVP")
     factories.PolicyFactory(force=tvp)
     officer = factories.UserFactory(role=Role.CUSTODY_OFFICER, force=tvp)
@@ -90,14 +102,17 @@ def world() -> dict[str, User]:
     programme = factories.ProgrammeFactory(forces_served=[tvp])
     staff = factories.provider_staff(programme.provider)
     person = factories.PersonFactory(pnc_id="2019/0123456A", date_of_birth=date(1990, 5, 1))
-    factories.CaseFactory(person=person, force=tvp, created_by=officer)
+    factories.CaseFactory(reference=REFERENCE, person=person, created_by=officer)
     referral = factories.ReferralFactory(
-        programme=programme, case__force=tvp, case__created_by=officer
+        reference=REFERENCE, programme=programme, case__created_by=officer
     )
-    factories.AppointmentFactory(referral__programme=programme, referral__case__force=tvp)
     factories.AppointmentFactory(
-        referral=referral, starts_at=timezone.now() + timedelta(days=3), booked_by=staff
+        id=APPOINTMENT,
+        referral=referral,
+        starts_at=timezone.now() + timedelta(days=3),
+        booked_by=staff,
     )
+    factories.AppointmentFactory(referral__programme=programme)
     factories.GroupSessionFactory(programme=programme)
     return {"officer": officer, "provider": staff, "supervisor": supervisor}
 

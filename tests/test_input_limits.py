@@ -66,16 +66,27 @@ def test_a_nul_in_a_drug_code_is_a_400_on_the_field_and_no_case(api: APIClient) 
     assert not Case.objects.exists()
 
 
-def test_a_nul_in_a_form_encoded_case_reference_is_a_400_and_no_referral(
-    api: APIClient, programme: Any
-) -> None:
+def test_a_nul_in_a_case_reference_is_a_400_and_no_referral(api: APIClient, programme: Any) -> None:
     case = factories.CaseFactory(status="accepted")
+    body = {"case": f"{case.reference}\x00", "programme": programme.pk}
 
-    response = api.post(
-        "/api/v1/referrals/", {"case": f"{case.reference}\x00", "programme": programme.pk}
-    )
+    response = api.post("/api/v1/referrals/", body, format="json")
 
     assert assert_error_shape(response, 400, "invalid")["field"] == "case"
+    assert not Referral.objects.exists()
+
+
+def test_the_api_takes_json_only(api: APIClient, programme: Any) -> None:
+    case = factories.CaseFactory(status="accepted")
+    body = {"case": case.reference, "programme": programme.pk}
+
+    multipart = api.post("/api/v1/referrals/", body, format="multipart")
+    assert_error_shape(multipart, 415, "unsupported_media_type")
+    form = "case=x&programme=1"
+    urlencoded = api.post(
+        "/api/v1/referrals/", form, content_type="application/x-www-form-urlencoded"
+    )
+    assert_error_shape(urlencoded, 415, "unsupported_media_type")
     assert not Referral.objects.exists()
 
 

@@ -29,7 +29,7 @@ from cases.models import (
     Setting,
 )
 from cases.selectors import people_available_to
-from cases.services import PERSON_FIELDS
+from cases.services import PERSON_FIELDS, version_of
 
 
 class PersonSearchSerializer(serializers.Serializer):
@@ -126,11 +126,19 @@ class PersonSerializer(serializers.ModelSerializer):
         help_text="A UK postcode, like sw1a1aa or SW1A 1AA; returned as SW1A 1AA.",
     )
 
+    version = serializers.SerializerMethodField(
+        help_text="Send it back with a correction (PATCH .../person/) to be told if someone "
+        "else changed the person since."
+    )
+
     class Meta:
         model = Person
-        fields = ["id", *PERSON_FIELDS]
+        fields = ["id", *PERSON_FIELDS, "version"]
         # person_create checks PNC ID uniqueness and answers with what to do instead.
         extra_kwargs = {"pnc_id": {"validators": []}}
+
+    def get_version(self, person: Person) -> str:
+        return version_of(person)
 
 
 class PersonSummarySerializer(serializers.ModelSerializer):
@@ -376,6 +384,10 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     person = PersonSummarySerializer(read_only=True)
     drugs = CaseDrugSerializer(many=True, read_only=True)
     outcome = outcome_field()
+    version = serializers.SerializerMethodField(
+        help_text="Send it back with a correction (PATCH) to be told if someone else changed "
+        "the case since."
+    )
     latest_eligibility = serializers.SerializerMethodField()
 
     class Meta:
@@ -398,12 +410,16 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "outcome",
             "home_office_outcome",
             "latest_eligibility",
+            "version",
             "created_at",
             "closed_at",
         ]
         read_only_fields = fields
 
     @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
+    def get_version(self, case: Case) -> str:
+        return version_of(case)
+
     def get_latest_eligibility(self, case: Case) -> dict[str, Any] | None:
         decision = self.context.get("latest_eligibility")
         return EligibilityDecisionSerializer(decision).data if decision else None
@@ -454,3 +470,44 @@ class OfferSerializer(serializers.ModelSerializer):
             "notes",
         ]
         read_only_fields = fields
+
+
+class CorrectionInputSerializer(serializers.Serializer):
+    """Why details are corrected, and the version of the record they were read at."""
+
+    reason = TextField(
+        max_length=500, help_text="Why the details are corrected; kept in the case's history."
+    )
+    version = TextField(
+        max_length=100,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The `version` the record was read at: a correction sent with an older one "
+        "is refused with 409 (code record_changed) instead of overwriting someone else's.",
+    )
+
+
+class CaseCorrectionSerializer(CaseCreateSerializer, CorrectionInputSerializer):
+    """The case fields to correct (any of them; the others stay), with the reason."""
+
+    person = None  # a case's person is not corrected by moving the case to someone else
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class PersonCorrectionSerializer(PersonSerializer):
+    """The person's fields to correct (any of them; the others stay), with the reason."""
+
+    reason = TextField(
+        max_length=500, help_text="Why the details are corrected; kept in the case's history."
+    )
+    version = TextField(max_length=100, required=False, allow_blank=True, write_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "reason"]
+        read_only_fields = ["id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)

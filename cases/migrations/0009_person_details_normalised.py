@@ -34,6 +34,6 @@ def normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0007_case_list_indexes")]
+    dependencies = [("cases", "0008_correction")]
 
     operations = [migrations.RunPython(normalise, migrations.RunPython.noop)]

@@ -199,6 +199,8 @@ ANY_REQUEST_ERRORS = {
     "406": "The Accept header asks for something other than JSON (code not_acceptable).",
     "500": "Something went wrong on our side and nothing was saved: try again, and tell the "
     "service desk if it happens again (code server_error).",
+    "503": "The database cannot be reached for a moment: try again after the Retry-After "
+    "header's seconds (code unavailable).",
 }
 INPUT_ERRORS = {"400": "The input is wrong, or the rules refuse it: nothing was saved."}
 BODY_ERRORS = {
@@ -253,6 +255,17 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class BooleanField(serializers.BooleanField):
+    """true or false, as the schema promises: 0, 1, "yes" and the like are refused."""
+
+    default_error_messages = {"invalid": "Give true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class UTCDateTimeField(django_filters.fields.IsoDateTimeField):

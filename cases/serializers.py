@@ -12,7 +12,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from base.api import TextField
+from base.api import BooleanField, TextField
 from cases.extensions import api_fields
 from cases.models import (
     Case,
@@ -237,11 +237,9 @@ class CaseCreateSerializer(serializers.Serializer):
         choices=OffenceType.choices, default=OffenceType.SIMPLE_POSSESSION
     )
     setting = serializers.ChoiceField(choices=Setting.choices, default=Setting.NONE)
-    admitted_offence = serializers.BooleanField()
-    resides_in_force_area = serializers.BooleanField(default=True)
-    previous_drug_conviction_or_caution = serializers.BooleanField(
-        help_text="From the PNC check at custody."
-    )
+    admitted_offence = BooleanField()
+    resides_in_force_area = BooleanField(default=True)
+    previous_drug_conviction_or_caution = BooleanField(help_text="From the PNC check at custody.")
     circumstances = serializers.ListField(
         child=serializers.ChoiceField(choices=Exclusion.choices),
         default=list,
@@ -416,10 +414,10 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
     def get_version(self, case: Case) -> str:
         return version_of(case)
 
+    @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
     def get_latest_eligibility(self, case: Case) -> dict[str, Any] | None:
         decision = self.context.get("latest_eligibility")
         return EligibilityDecisionSerializer(decision).data if decision else None
@@ -435,9 +433,7 @@ class OfferCreateSerializer(serializers.Serializer):
     """The person's answer to the offer of diversion."""
 
     response = serializers.ChoiceField(choices=Offer.Response.choices)
-    consent_given = serializers.BooleanField(
-        default=False, help_text="Required for an accepted offer."
-    )
+    consent_given = BooleanField(default=False, help_text="Required for an accepted offer.")
     notes = TextField(required=False, default="", allow_blank=True)
     offered_at = serializers.DateTimeField(
         required=False,

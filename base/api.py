@@ -294,3 +294,12 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     """A filter on an ISO 8601 date and time, compared in UTC (see UTCDateTimeField)."""
 
     field_class = UTCDateTimeField
+
+
+class IsAnalyst(BasePermission):
+    """Analysts, force or national: the only users of the aggregate reports."""
+
+    message = "Only analysts can use the reports."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_authenticated and request.user.is_analyst)

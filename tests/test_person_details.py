@@ -182,7 +182,7 @@ def test_the_migration_normalises_what_it_safely_can_and_keeps_every_value() -> 
     factories.PersonFactory(pnc_id="2020/0000001Z")
     clash = factories.PersonFactory(pnc_id="20/1Z")
 
-    import_module("cases.migrations.0009_person_details_normalised").normalise(apps, None)
+    import_module("cases.migrations.0010_person_details_normalised").normalise(apps, None)
 
     well_formed.refresh_from_db()
     assert (well_formed.phone, well_formed.postcode, well_formed.email, well_formed.pnc_id) == (

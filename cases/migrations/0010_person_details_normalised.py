@@ -34,6 +34,6 @@ def normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cases", "0008_correction")]
+    dependencies = [("cases", "0009_policy_settings_explained")]
 
     operations = [migrations.RunPython(normalise, migrations.RunPython.noop)]

@@ -9,6 +9,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from cases.models import Case, CaseStatus
+from cases.person_details import display_phone
 from tests.browser.conftest import sign_in
 from tests.browser.test_officer_journey import fill_date
 
@@ -30,7 +31,8 @@ def test_demo_officer_corrects_a_mobile_number_and_a_date_of_birth_on_a_phone(pa
     page.goto(f"/cases/{case.reference}/")
 
     page.get_by_role("link", name=f"Correct {person.full_name}’s details").click()
-    expect(page.get_by_label("Mobile phone number")).to_have_value(person.phone)
+    shown = display_phone(person.phone)  # stored normalised, shown as officers type it
+    expect(page.get_by_label("Mobile phone number")).to_have_value(shown)
     page.get_by_label("Mobile phone number").fill("07700 900321")
     fill_date(page, "date_of_birth", born)
     page.get_by_label("Why are you correcting these details?").fill(
@@ -43,7 +45,7 @@ def test_demo_officer_corrects_a_mobile_number_and_a_date_of_birth_on_a_phone(pa
     ).to_be_visible()
     expect(page.get_by_text("07700 900321").first).to_be_visible()
     history = page.locator("#history").locator("xpath=..")
-    expect(history).to_contain_text(f"Mobile phone number: {person.phone} → 07700 900321")
+    expect(history).to_contain_text(f"Mobile phone number: {shown} → 07700 900321")
     expect(history).to_contain_text("Number and birthday mistyped at custody")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     if SCREENSHOTS:

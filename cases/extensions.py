@@ -1,7 +1,7 @@
 """What the apps above cases add to a case, so that cases never imports them.
 
-The case page, its timeline and the case's API record belong to cases, but they also show
-what happened next: the referrals (programmes) and the escalations (escalations). Those apps
+The case page, its timeline, the case list's markers and the case's API record belong to
+cases, but they also show what happened next: the referrals (programmes) and the escalations (escalations). Those apps
 declare here what they add, once, when Django starts (their AppConfig.ready); cases calls
 what was declared, in the order the apps are installed.
 """
@@ -40,6 +40,7 @@ class CaseSection:
 _sections: list[CaseSection] = []
 _timelines: list[Callable[[Case], Iterable[TimelineEvent]]] = []
 _api_fields: dict[str, Callable[[], Field]] = {}
+_list_markers: list[Callable[[list[Case]], dict[int, list[str]]]] = []
 
 
 def add_case_section(section: CaseSection) -> None:
@@ -57,6 +58,22 @@ def add_timeline(events: Callable[[Case], Iterable[TimelineEvent]]) -> None:
 def add_api_field(name: str, field: Callable[[], Field]) -> None:
     """Add a read-only field made by `field()` to the case's API record, under `name`."""
     _api_fields[name] = field
+
+
+def add_case_list_markers(markers: Callable[[list[Case]], dict[int, list[str]]]) -> None:
+    """Show beside each case on the case list the labels `markers(cases)` returns for it (by
+    case id), asked once per page of cases."""
+    if markers not in _list_markers:
+        _list_markers.append(markers)
+
+
+def case_list_markers(cases: list[Case]) -> dict[int, list[str]]:
+    """The labels every app adds to each of `cases`, by case id."""
+    found: dict[int, list[str]] = {}
+    for markers in _list_markers:
+        for pk, labels in markers(cases).items():
+            found.setdefault(pk, []).extend(labels)
+    return found
 
 
 def case_sections() -> tuple[CaseSection, ...]:

@@ -18,7 +18,7 @@ from base.errors import DomainError
 from base.pages import force_staff_required
 from base.paging import list_page
 from cases import forms, rules, selectors, services
-from cases.extensions import case_sections
+from cases.extensions import case_list_markers, case_sections
 from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
 
@@ -67,6 +67,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         object_type="cases.case",
         rows=[(case.reference, case.person_id) for case in page],
     )
+    markers = case_list_markers(list(page))
+    for case in page:
+        case.markers = markers.get(case.pk, [])
     return render(
         request,
         "cases/case_list.html",

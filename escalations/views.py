@@ -39,7 +39,13 @@ from escalations.selectors import (
 )
 from escalations.services import escalation_decide
 from programmes.models import Programme
-from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
+from programmes.selectors import (
+    appointments_for,
+    concerns_for,
+    programmes_serving,
+    referrals_for_case,
+    report_for,
+)
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
 PAGE_SIZE = 25
@@ -182,6 +188,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "policy": referral.policy,
         "facts": rule_facts(escalation),
+        # The provider's account, beside the breach (programmes: notes marked as a concern).
+        "concerns": concerns_for(referral),
+        "report": report_for(referral),
         "flagged_first_due": flagged.first_appointment_due,
         "flagged_completion_due": flagged.completion_due,
         "appointments": appointments_for(referral),
@@ -212,6 +221,10 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("referral", "decided_by", "new_programme")
         .order_by("flagged_at", "id")
     )
+    referrals = list(referrals_for_case(case))
+    for item in referrals:
+        item.concerns = concerns_for(item)
+        item.report_filed = report_for(item)
     context = {
         "escalation": escalation,
         "referral": referral,
@@ -219,7 +232,7 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "eligibility": latest_decision(case),
         "offer": case.offers.select_related("offered_by").first(),
-        "referrals": referrals_for_case(case),
+        "referrals": referrals,
         "facts": rule_facts(escalation),
         "earlier": list(earlier),
         "circumstances": [Exclusion(c).label for c in case.circumstances],

@@ -14,5 +14,7 @@ class ProgrammesConfig(AppConfig):
 
         extensions.add_case_section(case_parts.REFERRAL_SECTION)
         extensions.add_timeline(case_parts.referral_timeline)
+        extensions.add_timeline(case_parts.notes_and_reports_timeline)
+        extensions.add_case_list_markers(case_parts.concern_markers)
         extensions.add_api_field("referrals", case_parts.CaseReferralsField)
         add_broken_chain_alert(audit_alert.alert_administrators)

@@ -10,4 +10,5 @@ app_name = "referrals"
 
 urlpatterns = [
     path("<str:reference>/refer/", views.refer, name="refer"),
+    path("referrals/<str:reference>/notes/", views.case_note, name="note"),
 ]

@@ -1,9 +1,9 @@
 """What the apps above cases add to a case, so that cases never imports them.
 
 The case page, its timeline, the case list's markers and the case's API record belong to
-cases, but they also show what happened next: the referrals (programmes) and the escalations (escalations). Those apps
-declare here what they add, once, when Django starts (their AppConfig.ready); cases calls
-what was declared, in the order the apps are installed.
+cases, but they also show what happened next: the referrals (programmes) and the escalations
+(escalations). Those apps declare here what they add, once, when Django starts (their
+AppConfig.ready); cases calls what was declared, in the order the apps are installed.
 """
 
 from __future__ import annotations

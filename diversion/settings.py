@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
         "CaseOutcomeEnum": "cases.models.CaseOutcome",
         "AttendanceOutcomeEnum": "programmes.models.Attendance.Outcome",
         "AppointmentKindEnum": "programmes.models.Appointment.Kind",
+        "ProgrammeReportOutcomeEnum": "programmes.models.ProgrammeReport.Outcome",
     },
 }
 

@@ -45,6 +45,7 @@ from programmes.selectors import (
     programmes_serving,
     referrals_for_case,
     report_for,
+    report_of,
 )
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
@@ -224,7 +225,7 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
     referrals = list(referrals_for_case(case))
     for item in referrals:
         item.concerns = concerns_for(item)
-        item.report_filed = report_for(item)
+        item.report_filed = report_of(item)
     context = {
         "escalation": escalation,
         "referral": referral,

@@ -14,7 +14,7 @@ from cases.extensions import CaseSection, TimelineEvent
 from cases.models import Case
 from cases.timeline import user_name
 from programmes.models import ProgrammeReport, ReferralNote, ReferralStatus, ReferralStatusChange
-from programmes.selectors import cases_with_open_concerns, referrals_for_case
+from programmes.selectors import cases_with_open_concerns, referrals_for_case, report_of
 from programmes.serializers import ReferralSerializer
 
 
@@ -33,13 +33,9 @@ def referral_section(case: Case) -> dict[str, Any]:
         .order_by("-written_at", "-id")
     ):
         notes.setdefault(note.referral_id, []).append(note)
-    reports = {
-        report.referral_id: report
-        for report in ProgrammeReport.objects.filter(referral__case=case).select_related("filed_by")
-    }
     for referral in referrals:
         referral.notes_shown = notes.get(referral.pk, [])
-        referral.report_filed = reports.get(referral.pk)
+        referral.report_filed = report_of(referral)
     return {"referrals": referrals}
 
 

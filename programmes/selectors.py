@@ -68,7 +68,7 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
 def referrals_for_case(case: Case) -> QuerySet[Referral]:
     """A case's referrals, newest first, with their programme and provider."""
     return (
-        case.referrals.select_related("programme__provider", "policy")
+        case.referrals.select_related("programme__provider", "policy", "report__filed_by")
         .prefetch_related(
             Prefetch(
                 "appointments",
@@ -199,7 +199,9 @@ def referral_get(*, user: User, reference: str) -> Referral:
     """One referral the user may see (force or provider), or 404 without saying if it exists."""
     referral = (
         referrals_visible_to(user)
-        .select_related("case__person", "programme__provider", "policy")
+        .select_related(
+            "case__person", "programme__provider", "policy", "assigned_to", "report__filed_by"
+        )
         .filter(reference=reference)
         .first()
     )
@@ -246,7 +248,9 @@ def appointments_with_attendance() -> Prefetch:
 def referral_list(user: User) -> QuerySet[Referral]:
     """Referrals the user may list, with the person and the programme; provider staff also get
     every appointment with its attendance history (the API shows them each)."""
-    referrals = referrals_visible_to(user).select_related("case__person", "programme__provider")
+    referrals = referrals_visible_to(user).select_related(
+        "case__person", "programme__provider", "report__filed_by", "assigned_to"
+    )
     if user.is_authenticated and user.is_provider_staff:
         referrals = referrals.prefetch_related(appointments_with_attendance())
     return referrals
@@ -427,3 +431,16 @@ def assignment_history(referral: Referral) -> list[ReferralAssignment]:
 def report_for(referral: Referral) -> ProgrammeReport | None:
     """The referral's end-of-programme report, with who filed it, or None."""
     return ProgrammeReport.objects.select_related("filed_by").filter(referral=referral).first()
+
+
+def report_of(referral: Referral) -> ProgrammeReport | None:
+    """The referral's report (loaded with it by select_related), or None."""
+    try:
+        return referral.report
+    except ProgrammeReport.DoesNotExist:
+        return None
+
+
+def user_named(username: str) -> User | None:
+    """The user with this username, or None; whether they may be given work is the rules'."""
+    return User.objects.filter(username=username).first()

@@ -652,14 +652,15 @@ def note_add(
     referral: Referral,
     by: User,
     body: str,
-    visibility: str = rules.SHARED,
+    visibility: str | None = None,
     concern_category: str = "",
 ) -> ReferralNote:
     """Add a note to a referral, read by the force only or by both sides (rules.note_rights).
 
     A provider's note may be a concern with a category: the referring officer and the force's
     supervisors are sent a message through the outbox (after commit), the case list marks the
-    case, and the concern sits beside the breach on an escalation.
+    case, and the concern sits beside the breach on an escalation. `visibility` None: the
+    first the writer may choose (force only for the force's staff, shared for the provider's).
     """
     can = rules.note_rights_for(referral, by)
     if not can.may_write:
@@ -667,6 +668,7 @@ def note_add(
             "Only the force or the programme's provider can do this.", code="forbidden"
         )
     body = _text(body, what="note", field="body")
+    visibility = visibility or can.visibilities[0]
     if visibility not in can.visibilities:
         labels = " or ".join(ReferralNote.Visibility(v).label.lower() for v in can.visibilities)
         raise DomainError(f"Choose who may read the note: {labels}.", field="visibility")
@@ -735,6 +737,15 @@ def _tell_force_of_concern(note: ReferralNote, referral: Referral) -> None:
     outbox_queue(messages, now=timezone.now())
 
 
+def caseworker_refused(referral: Referral) -> DomainError:
+    """The refusal of a caseworker who is not active staff of the referral's provider."""
+    return DomainError(
+        f"Choose a caseworker of {referral.programme.provider.name}: only its programme staff "
+        "can be given its referrals.",
+        field="assigned_to",
+    )
+
+
 def referral_assign(*, referral: Referral, by: User, to: User | None) -> Referral:
     """Give an open referral to a caseworker of its provider, or to nobody (`to` None).
 
@@ -744,11 +755,7 @@ def referral_assign(*, referral: Referral, by: User, to: User | None) -> Referra
     """
     _require_provider(by, referral)
     if to is not None and not rules.may_be_caseworker(to, referral):
-        raise DomainError(
-            f"Choose a caseworker of {referral.programme.provider.name}: only its programme "
-            "staff can be given its referrals.",
-            field="assigned_to",
-        )
+        raise caseworker_refused(referral)
     with transaction.atomic():
         referral = referral_lock(referral)
         if rules.ASSIGN not in rules.referral_actions_for(referral, by):

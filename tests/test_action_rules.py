@@ -91,13 +91,13 @@ def test_nobody_outside_the_case_force_may_do_anything_with_it(status: str) -> N
 
 # The referral's status: what staff of the provider running its programme may do there.
 REFERRAL_ACTIONS: dict[str, set[str]] = {
-    "new": {"accept", "decline"},
-    "accepted": {"book", "complete"},
-    "in_progress": {"book", "complete"},
-    "flagged": {"book"},  # the person may still attend while a supervisor decides
+    "new": {"accept", "decline", "assign"},
+    "accepted": {"book", "complete", "assign"},
+    "in_progress": {"book", "complete", "assign"},
+    "flagged": {"book", "assign"},  # the person may still attend while a supervisor decides
     "declined": set(),
-    "completed": set(),
-    "withdrawn": set(),
+    "completed": {"report"},  # the end-of-programme report, until it is filed
+    "withdrawn": {"report"},  # ended early
 }
 
 
@@ -108,6 +108,13 @@ def test_the_referral_table_lists_every_status() -> None:
 @pytest.mark.parametrize("status", REFERRAL_ACTIONS)
 def test_the_provider_may_do_what_the_referral_status_allows(status: str) -> None:
     assert referral_actions(status, provider=True) == REFERRAL_ACTIONS[status]
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_once_its_report_is_filed_a_referral_offers_no_second_one(status: str) -> None:
+    assert referral_actions(status, provider=True, reported=True) == (
+        REFERRAL_ACTIONS[status] - {"report"}
+    )
 
 
 @pytest.mark.parametrize("status", REFERRAL_ACTIONS)
@@ -255,6 +262,7 @@ def test_referral_actions_for_reads_the_provider_of_the_programme() -> None:
     assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=TVP)) == {
         "book",
         "complete",
+        "assign",
     }
     assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=DUR)) == frozenset()
     assert referral_actions_for(referral, user(Role.SUPERVISOR, force=TVP)) == frozenset()

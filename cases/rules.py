@@ -46,6 +46,7 @@ OVERRIDE = "override"  # reverse the latest eligibility decision (services.eligi
 CLOSE = "close"  # close a case found not eligible (services.case_close_ineligible)
 OFFER = "offer"  # record the offer, or the answer to it (services.offer_record)
 REFER = "refer"  # refer to a programme (programmes.services.referral_create)
+ASSIGN = "assign"  # give the case to an officer of the force (services.case_assign)
 
 
 def case_actions(
@@ -66,11 +67,14 @@ def case_actions(
     - close: found not eligible (the case goes to the standard process);
     - offer: eligible, or offered with the answer still to record;
     - refer: the offer was accepted;
-    - override: a supervisor, after a check and before the offer, once per decision.
+    - override: a supervisor, after a check and before the offer, once per decision;
+    - assign: any case not closed yet.
     """
     if not staff:
         return frozenset()
     actions = set()
+    if status != S.CLOSED:
+        actions.add(ASSIGN)
     if can_transition(status, S.ELIGIBLE):  # a check may find either way (CASE_TRANSITIONS)
         actions.add(CHECK)
     if status == S.INELIGIBLE:
@@ -87,6 +91,11 @@ def case_actions(
 def works_on(case: Case, user: User) -> bool:
     """Whether `user` is a custody officer or supervisor of the case's force."""
     return user.is_force_staff and user.force_id == case.force_id
+
+
+def may_be_case_officer(user: User, case: Case) -> bool:
+    """Whether `user` may be given a case: an active officer or supervisor of its force."""
+    return user.is_active and works_on(case, user)
 
 
 def supervises(case: Case, user: User) -> bool:

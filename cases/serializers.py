@@ -337,6 +337,11 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     person = PersonSummarySerializer(read_only=True)
     drugs = CaseDrugSerializer(many=True, read_only=True)
     latest_eligibility = serializers.SerializerMethodField()
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The officer in charge's username, or null while unassigned.",
+    )
 
     class Meta:
         model = Case
@@ -358,6 +363,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "outcome",
             "home_office_outcome",
             "latest_eligibility",
+            "assigned_to",
             "created_at",
             "closed_at",
         ]
@@ -413,4 +419,26 @@ class OfferSerializer(serializers.ModelSerializer):
             "responded_at",
             "notes",
         ]
+        read_only_fields = fields
+
+
+class CaseAssignmentSerializer(serializers.Serializer):
+    """Who of the force's officers is in charge of the case."""
+
+    assigned_to = serializers.CharField(
+        allow_null=True,
+        help_text="The officer's username (an officer or supervisor of your force), or null "
+        "to unassign.",
+        error_messages={"required": "Give the officer's username, or null to unassign."},
+    )
+
+
+class CaseAssignedSerializer(serializers.ModelSerializer):
+    """The case and the officer now in charge of it."""
+
+    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["reference", "status", "assigned_to"]
         read_only_fields = fields

@@ -16,4 +16,5 @@ urlpatterns = [
     path("<str:reference>/offer/", views.offer, name="offer"),
     path("<str:reference>/close/", views.close_ineligible, name="close"),
     path("<str:reference>/override/", views.override_eligibility, name="override"),
+    path("<str:reference>/officer/", views.assign_officer, name="assign"),
 ]

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User
 from audit.models import AuditEvent
-from cases.models import Case, EligibilityDecision, Offer, Person
+from cases.models import Case, CaseAssignment, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
 from cases.views import PERSON_TOKEN_SALT
 from escalations.models import Escalation
@@ -205,6 +205,12 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERENCE,
         calls=(GET, Call("post", body={"programme": "{programme}"})),
     ),
+    "cases:assign": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"assigned_to": "{own_officer_pk}"})),
+    ),
     "referrals:note": Expect(
         "page",
         FORCE_STAFF,
@@ -295,7 +301,7 @@ DECLARATIONS: dict[str, Expect] = {
         "page",
         PROVIDER_STAFF,
         args=REFERRAL,
-        calls=(GET, Call("post", body={"assigned_to": "{own_staff}"})),
+        calls=(GET, Call("post", body={"assigned_to": "{own_staff_pk}"})),
         personal=GET,
     ),
     "programmes:report": Expect(
@@ -340,6 +346,12 @@ DECLARATIONS: dict[str, Expect] = {
         FORCE_STAFF,
         args=REFERENCE,
         calls=(Call("post", body={"response": "accepted", "consent_given": True}),),
+    ),
+    "case-assignment": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(Call("post", body={"assigned_to": "{own_officer}"}),),
     ),
     "referral-list": Expect(
         "api",
@@ -711,6 +723,9 @@ def _finish_side(code: str, side: dict[str, Any]) -> Org:
         "label": side["label"],
         "note": f"{side['label']} note marker",
         "staff": staff.username,
+        "staff_pk": str(staff.pk),
+        "officer": officer.username,
+        "officer_pk": str(officer.pk),
     }
     return org
 
@@ -831,10 +846,13 @@ def snapshot() -> dict[str, Any]:
             ReferralNote,
             ReferralAssignment,
             ProgrammeReport,
+            CaseAssignment,
         )
     }
     state["audited writes"] = AuditEvent.objects.exclude(action__in=READS).count()
-    state["cases"] = list(Case.objects.order_by("pk").values_list("pk", "status", "outcome"))
+    state["cases"] = list(
+        Case.objects.order_by("pk").values_list("pk", "status", "outcome", "assigned_to")
+    )
     state["referrals"] = list(
         Referral.objects.order_by("pk").values_list(
             "pk", "status", "updated_at", "first_appointment_due", "completion_due", "assigned_to"

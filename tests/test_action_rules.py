@@ -28,15 +28,15 @@ from programmes.rules import (
 # The case's status: what an officer may do, and what a supervisor may do while the latest
 # eligibility decision is open and an offer waits for its answer.
 CASE_ACTIONS: dict[str, tuple[set[str], set[str]]] = {
-    "logged": ({"check"}, {"check"}),
-    "ineligible": ({"check", "close"}, {"check", "close", "override"}),
-    "eligible": ({"check", "offer"}, {"check", "offer", "override"}),
-    "offered": ({"offer"}, {"offer"}),
-    "accepted": ({"refer"}, {"refer"}),
-    "referred": (set(), set()),
-    "in_programme": (set(), set()),
-    "awaiting_supervisor": (set(), set()),
-    "closed": (set(), set()),
+    "logged": ({"check", "assign"}, {"check", "assign"}),
+    "ineligible": ({"check", "close", "assign"}, {"check", "close", "override", "assign"}),
+    "eligible": ({"check", "offer", "assign"}, {"check", "offer", "override", "assign"}),
+    "offered": ({"offer", "assign"}, {"offer", "assign"}),
+    "accepted": ({"refer", "assign"}, {"refer", "assign"}),
+    "referred": ({"assign"}, {"assign"}),
+    "in_programme": ({"assign"}, {"assign"}),
+    "awaiting_supervisor": ({"assign"}, {"assign"}),
+    "closed": (set(), set()),  # nothing more to do: not even a change of officer
 }
 
 
@@ -230,8 +230,8 @@ def test_case_actions_for_reads_the_role_and_the_force_of_the_case() -> None:
     def actions(someone: User) -> frozenset[str]:
         return case_actions_for(case, someone, decision=decision)
 
-    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close"}
-    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override"}
+    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close", "assign"}
+    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override", "assign"}
     assert actions(user(Role.SUPERVISOR, force=DUR)) == frozenset()
     assert actions(user(Role.ANALYST, force=TVP)) == frozenset()
     assert actions(user(Role.PROVIDER_STAFF, provider=TVP)) == frozenset()

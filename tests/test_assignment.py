@@ -213,3 +213,83 @@ def test_the_caseworker_views_cost_the_same_queries_however_many_referrals(
         page = client.get(f"/provider/?tab={tab}").content.decode()
 
     assert page.count("data-referral=") == 5
+
+
+# The force's side: the officer in charge of a case -------------------------------------------
+
+
+def test_an_officer_gives_a_case_to_a_colleague_and_the_history_is_kept(referral, officer) -> None:
+    from cases.models import CaseAssignment
+
+    colleague = factories.UserFactory(
+        role=Role.CUSTODY_OFFICER, force=factories.force("TVP"), first_name="Ravi", last_name="Shah"
+    )
+    client = signed_in(officer)
+    url = f"/cases/{referral.case.reference}/officer/"
+
+    assert client.post(url, {"assigned_to": colleague.pk}).status_code == 302
+    assert client.post(url, {"assigned_to": ""}).status_code == 302
+
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert re.search(r"data-officer>Unassigned<", page)
+    history = client.get(url).content.decode()
+    assert "given to Ravi Shah by" in history and "unassigned by" in history
+    assert list(CaseAssignment.objects.values_list("assigned_to", flat=True)) == [
+        colleague.pk,
+        None,
+    ]
+    api = client.post(
+        f"/api/v1/cases/{referral.case.reference}/assignment/",
+        {"assigned_to": colleague.username},
+        content_type="application/json",
+    )
+    assert api.status_code == 200
+    assert api.json()["assigned_to"] == colleague.username
+    detail = client.get(f"/api/v1/cases/{referral.case.reference}/").json()
+    assert detail["assigned_to"] == colleague.username
+
+
+def test_a_case_is_never_given_to_another_force_or_to_provider_staff(
+    referral, officer, other_force_officer
+) -> None:
+    from cases.models import CaseAssignment
+
+    staff = staff_of(referral, username="pathways.staff")
+    client = signed_in(officer)
+
+    page = client.post(
+        f"/cases/{referral.case.reference}/officer/", {"assigned_to": other_force_officer.pk}
+    )
+    answers = [
+        client.post(
+            f"/api/v1/cases/{referral.case.reference}/assignment/",
+            {"assigned_to": username},
+            content_type="application/json",
+        )
+        for username in (other_force_officer.username, staff.username)
+    ]
+
+    assert page.status_code == 400
+    assert "Choose one of your force’s officers" in page.content.decode()
+    for answer in answers:
+        assert answer.status_code == 400
+        assert answer.json()["assigned_to"][0].startswith("Choose an officer of Thames Valley")
+    assert not CaseAssignment.objects.exists()
+
+
+def test_another_forces_case_is_404_and_nothing_changes(referral, other_force_officer) -> None:
+    from cases.models import CaseAssignment
+
+    client = signed_in(other_force_officer)
+    url = f"/cases/{referral.case.reference}/officer/"
+
+    assert client.post(url, {"assigned_to": other_force_officer.pk}).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/cases/{referral.case.reference}/assignment/",
+            {"assigned_to": other_force_officer.username},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    assert not CaseAssignment.objects.exists()

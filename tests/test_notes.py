@@ -263,3 +263,43 @@ def test_a_concern_of_an_unknown_kind_is_refused(referral, staff) -> None:
 
     assert response.status_code == 400
     assert "Choose the kind of concern" in response.json()["concern_category"][0]
+
+
+def test_retention_erases_the_text_of_notes_and_reports_and_keeps_the_facts(db) -> None:
+    from programmes.models import ProgrammeReport
+    from retention.anonymise import ERASED_TEXT, anonymise_expired
+    from tests.test_retention import RETENTION_DAYS, closed_case, make_person
+
+    factories.PolicyFactory(force=factories.force("TVP"), retention_days=RETENTION_DAYS)
+    case = closed_case(make_person(), days_ago=RETENTION_DAYS + 1)
+    referral = case.referrals.get()
+    staff = factories.UserFactory(role=Role.PROVIDER_STAFF, provider=referral.programme.provider)
+    ReferralNote.objects.create(
+        referral=referral,
+        body="Siân's brother says she moved to Cardiff",
+        visibility="shared",
+        concern_category="circumstances",
+        written_by=staff,
+    )
+    ProgrammeReport.objects.create(
+        referral=referral,
+        sessions_attended=1,
+        sessions_required=1,
+        outcome="completed",
+        summary="Siân engaged well",
+        onward_referral="treatment",
+        onward_detail="Siân's GP, Dr Jones",
+        filed_by=staff,
+    )
+
+    anonymise_expired()
+
+    note = ReferralNote.objects.get()
+    assert (note.body, note.concern_category) == (ERASED_TEXT, "circumstances")
+    report = ProgrammeReport.objects.get()
+    assert (report.summary, report.onward_detail) == (ERASED_TEXT, ERASED_TEXT)
+    assert (report.outcome, report.onward_referral, report.sessions_attended) == (
+        "completed",
+        "treatment",
+        1,
+    )

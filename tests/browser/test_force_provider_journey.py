@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from escalations.models import Escalation
 from programmes.models import Notification, ProgrammeReport, Referral, ReferralStatus
 from tests.browser.conftest import sign_in
+from tests.browser.test_pages_accessible import assert_accessible
 
 SCREENSHOTS = Path(
     os.environ.get("SCREENSHOTS") or Path(tempfile.gettempdir()) / "diversion-screenshots"
@@ -23,8 +24,8 @@ DESK = {"width": 1280, "height": 900}
 
 
 def shoot(page, name: str, *, phone_fits: bool = True) -> None:
-    """A full-page screenshot at a phone's width and a desk's, and (unless `phone_fits` is
-    False) no sideways scrolling on the phone."""
+    """A full-page screenshot at a phone's width and a desk's, axe's accessibility rules, and
+    (unless `phone_fits` is False) no sideways scrolling on the phone."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, size in (("phone", PHONE), ("desk", DESK)):
         page.set_viewport_size(size)
@@ -32,6 +33,7 @@ def shoot(page, name: str, *, phone_fits: bool = True) -> None:
     page.set_viewport_size(PHONE)
     scrolls = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     page.set_viewport_size(DESK)
+    assert_accessible(page)
     assert not scrolls or not phone_fits, f"{name} scrolls sideways at {PHONE['width']}px"
 
 

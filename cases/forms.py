@@ -303,3 +303,28 @@ class AssignOfficerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assigned_to"].queryset = officers
         self.fields["assigned_to"].widget.attrs["class"] = "govuk-select"
+
+
+class CorrectionForm(forms.Form):
+    """Why details are being corrected, and the version of the record the form showed."""
+
+    reason = forms.CharField(
+        label="Why are you correcting these details?",
+        help_text="For example, the mobile number was mistyped. This is kept in the case’s "
+        "history with your name.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Say why the details are being corrected",
+            "max_length": "The reason must be 500 characters or fewer",
+        },
+    )
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class PersonCorrectionForm(PersonForm, CorrectionForm):
+    """The person's details as they are now, to correct."""
+
+
+class CaseCorrectionForm(CaseForm, CorrectionForm):
+    """The offence as recorded, to correct."""

@@ -1,26 +1,44 @@
 """What programmes adds to a case (see cases/extensions.py): the referral section of the case
-page (with each referral's notes and end-of-programme report), the referrals' status changes,
-concerns and reports in the timeline, the "concern raised" marker on the case list, and
-`referrals` in the case's API record."""
+page (with each referral's notes and end-of-programme report), the messages to the person
+with their delivery (and a flag when the latest was not delivered), the referrals' status
+changes, concerns and reports in the timeline, a flag on a case whose provider raised a concern,
+and `referrals` in the case's API record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.utils import formats
+from django.utils.timezone import localtime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.extensions import CaseSection, TimelineEvent
+from cases.extensions import CaseFlag, CaseSection, TimelineEvent
 from cases.models import Case
 from cases.timeline import user_name
-from programmes.models import ProgrammeReport, ReferralNote, ReferralStatus, ReferralStatusChange
-from programmes.selectors import cases_with_open_concerns, referrals_for_case, report_of
+from programmes.models import (
+    Notification,
+    ProgrammeReport,
+    ReferralNote,
+    ReferralStatus,
+    ReferralStatusChange,
+)
+from programmes.notice import NOTICE_STATUSES
+from programmes.selectors import (
+    latest_notification_by_case,
+    notifications_for_case,
+    open_concerns_by_case,
+    referrals_for_case,
+    report_of,
+)
 from programmes.serializers import ReferralSerializer
 
 
 def referral_section(case: Case) -> dict[str, Any]:
-    """The case's referrals, newest first, with their appointments and attendance, and each
-    one's notes (newest first) and end-of-programme report.
+    """The case's referrals, newest first, with their appointments and attendance, each one's
+    notes (newest first) and end-of-programme report, and the one the person still has to act
+    on (for the notice).
 
     The case page is its force's only, and the force reads every note on its referrals
     (programmes/rules.py note_readable), so the notes are all of them.
@@ -36,12 +54,48 @@ def referral_section(case: Case) -> dict[str, Any]:
     for referral in referrals:
         referral.notes_shown = notes.get(referral.pk, [])
         referral.report_filed = report_of(referral)
-    return {"referrals": referrals}
+    waiting = (r for r in referrals if r.status in NOTICE_STATUSES)
+    return {"referrals": referrals, "notice_referral": next(waiting, None)}
 
 
 REFERRAL_SECTION = CaseSection(
     template="programmes/includes/case_referrals.html", context=referral_section
 )
+
+
+MESSAGES_SECTION = CaseSection(
+    template="programmes/includes/case_messages.html",
+    context=lambda case: {"case_messages": notifications_for_case(case)},
+)
+
+# What the officer can do about a message that was not delivered, by why.
+ADVICE = {
+    Notification.Failure.INVALID: "Check the person's contact details with them.",
+    Notification.Failure.PERMANENT: "Check the person's contact details with them.",
+    Notification.Failure.TEMPORARY: "Remind the person another way.",
+}
+OTHER_ADVICE = "Remind the person another way; the service's administrator has been told."
+
+
+def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """A flag on each of the cases whose latest message to the person was not delivered."""
+    flags = {}
+    for case_id, message in latest_notification_by_case(case_ids).items():
+        if message.status != Notification.Status.FAILED or not message.failure:
+            continue  # erased by retention, not a delivery failure
+        channel = "text message" if message.channel == Notification.Channel.SMS else "email"
+        to = f" to {message.recipient}" if message.recipient else ""
+        day = formats.date_format(localtime(message.created_at), "j F Y")
+        flags[case_id] = [
+            CaseFlag(
+                label="Message not delivered",
+                detail=f"The {channel} of {day}{to} was not delivered: "
+                f"{message.failure_text()}. {ADVICE.get(message.failure, OTHER_ADVICE)}",
+                anchor="messages",
+                link="See the messages",
+            )
+        ]
+    return flags
 
 
 def referral_timeline(case: Case) -> list[TimelineEvent]:
@@ -96,9 +150,24 @@ def notes_and_reports_timeline(case: Case) -> list[TimelineEvent]:
     ]
 
 
-def concern_markers(cases: list[Case]) -> dict[int, list[str]]:
-    """ "Concern raised" on each listed case with a concern on a referral still open."""
-    return {pk: ["Concern raised"] for pk in cases_with_open_concerns([c.pk for c in cases])}
+def concern_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """A flag on each of the cases with a concern raised on a referral still open (the latest
+    concern says what it was about)."""
+    flags = {}
+    for case_id, note in open_concerns_by_case(case_ids).items():
+        day = formats.date_format(localtime(note.written_at), "j F Y")
+        provider = note.written_for_provider.name if note.written_for_provider else "The provider"
+        flags[case_id] = [
+            CaseFlag(
+                label="Concern raised",
+                detail=f"{provider} raised a concern "
+                f"({note.get_concern_category_display().lower()}) on referral "
+                f"{note.referral.reference} on {day}.",
+                anchor=f"notes-{note.referral.reference}",
+                link="Read the concern",
+            )
+        ]
+    return flags
 
 
 @extend_schema_field(ReferralSerializer(many=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import connection
 from django.db.models import Case as Case_
 from django.db.models import Count, F, Prefetch, Q, QuerySet, When, prefetch_related_objects
@@ -18,6 +20,7 @@ from programmes.models import (
     Appointment,
     Attendance,
     GroupSession,
+    Notification,
     Programme,
     ProgrammeReport,
     Referral,
@@ -63,6 +66,24 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     if user.is_force_staff:
         return Referral.objects.filter(case__in=cases_visible_to(user))
     return Referral.objects.none()
+
+
+def notifications_for_case(case: Case, *, limit: int = 20) -> list[Notification]:
+    """The latest messages about a case's referrals (reminders to the person), newest first."""
+    return list(
+        Notification.objects.filter(referral__case=case).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def latest_notification_by_case(case_ids: Sequence[int]) -> dict[int, Notification]:
+    """Each of the cases' most recent message about its referrals, by case id (one query)."""
+    latest = (
+        Notification.objects.filter(referral__case_id__in=case_ids)
+        .annotate(for_case=F("referral__case_id"))
+        .order_by("referral__case_id", "-created_at", "-id")
+        .distinct("referral__case_id")
+    )
+    return {notification.for_case: notification for notification in latest}
 
 
 def referrals_for_case(case: Case) -> QuerySet[Referral]:
@@ -384,16 +405,17 @@ def concerns_for(referral: Referral) -> list[ReferralNote]:
     )
 
 
-def cases_with_open_concerns(case_ids: list[int]) -> set[int]:
-    """Which of the cases have a concern raised on a referral still open, in one query."""
-    if not case_ids:
-        return set()
-    return set(
+def open_concerns_by_case(case_ids: Sequence[int]) -> dict[int, ReferralNote]:
+    """Each of the cases' latest concern on a referral still open, by case id (one query)."""
+    latest = (
         ReferralNote.objects.exclude(concern_category="")
         .filter(referral__case_id__in=case_ids, referral__status__in=OPEN_REFERRAL_STATUSES)
-        .values_list("referral__case_id", flat=True)
-        .distinct()
+        .select_related("referral", "written_for_provider")
+        .annotate(for_case=F("referral__case_id"))
+        .order_by("referral__case_id", "-written_at", "-id")
+        .distinct("referral__case_id")
     )
+    return {note.for_case: note for note in latest}
 
 
 def concern_recipients(referral: Referral) -> list[User]:

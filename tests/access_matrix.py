@@ -36,7 +36,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import ApiToken, Role, User
+from accounts.models import ApiToken, Role, User, hash_token
 from audit.models import AuditEvent
 from cases.models import Case, CaseAssignment, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
@@ -193,11 +193,28 @@ DECLARATIONS: dict[str, Expect] = {
     ),
     "cases:detail": Expect("page", FORCE_STAFF, args=REFERENCE, personal=GET),
     "cases:eligibility": Expect("page", FORCE_STAFF, args=REFERENCE, calls=(Call("post"),)),
+    "cases:correct": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "crime_reference": "CR/9"})),
+        personal=GET,
+    ),
+    "cases:correct_person": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "phone": "07700 900999"})),
+        personal=GET,
+    ),
     "cases:offer": Expect(
         "page",
         FORCE_STAFF,
         args=REFERENCE,
         calls=(GET, Call("post", body={"response": "accepted", "consent_given": "on"})),
+    ),
+    "referrals:notice": Expect(
+        "page", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),
     "referrals:refer": Expect(
         "page",
@@ -337,7 +354,19 @@ DECLARATIONS: dict[str, Expect] = {
         shows="case",
         personal=GET,
     ),
-    "case-detail": Expect("api", FORCE_STAFF, args=REFERENCE, personal=GET),
+    "case-detail": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("patch", body={"crime_reference": "43/1", "reason": "Issued"})),
+        personal=GET,
+    ),
+    "case-person": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(Call("patch", body={"phone": "07700 900999", "reason": "Mistyped"}),),
+    ),
     "case-eligibility": Expect(
         "api", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),
@@ -437,6 +466,22 @@ DECLARATIONS: dict[str, Expect] = {
     ),
     "audit:export": Expect(
         "page", frozenset({ADMINISTRATOR}), national=True, personal=GET, audit_person=False
+    ),
+    # Subject access requests: any person, in any force, for the administrator.
+    "data_protection:subject_access_find": Expect(
+        "page",
+        frozenset({ADMINISTRATOR}),
+        calls=(GET, Call("post", body=PERSON_FORM)),
+        national=True,
+        personal=Call("post", body=PERSON_FORM),
+    ),
+    "data_protection:subject_access": Expect(
+        "page",
+        frozenset({ADMINISTRATOR}),
+        args={"person_id": "person"},
+        calls=(GET, Call("post", body={"reference": "DP-2026-1", "copy": "document"})),
+        national=True,
+        personal=GET,
     ),
     # The Django admin, one declaration for all its pages (see ADMIN_NAMESPACE).
     "admin:index": Expect("admin", frozenset({ADMINISTRATOR})),
@@ -755,7 +800,15 @@ def build_world() -> World:
     actor_tokens = {OFFICER: own.token_pk}
     for role, user in actors.items():
         if user is not None and role != OFFICER:
-            actor_tokens[role] = ApiToken.issue(user=user, name=f"{own.token_name} {role}")[0].pk
+            # Supervisors and administrators may hold no new token; one made before that rule
+            # is still theirs to revoke, so each actor gets a token made as it was then.
+            actor_tokens[role] = ApiToken.objects.create(
+                user=user,
+                name=f"{own.token_name} {role}",
+                prefix=role[:8],
+                key_hash=hash_token(f"{own.token_name} {role}"),
+                expires_at=timezone.now() + timedelta(days=30),
+            ).pk
     return World(own=own, other=other, actors=actors, actor_tokens=actor_tokens)
 
 

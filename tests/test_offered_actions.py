@@ -24,6 +24,7 @@ from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePol
 from cases.services import (
     case_assign,
     case_close_ineligible,
+    case_correct,
     eligibility_check,
     eligibility_override,
     offer_record,
@@ -116,6 +117,7 @@ def case_page_offers(client: Client, case: Case) -> set[str]:
         "offer": f'href="{base}offer/"',
         "refer": f'href="{base}refer/"',
         "assign": f'href="{base}officer/"',
+        "correct": f'href="{base}correct/"',
     }
     return {action for action, control in controls.items() if control in html}
 
@@ -128,6 +130,9 @@ def case_services_allow(case: Case, user: User, programme: Programme) -> set[str
         "offer": lambda: offer_record(case=case, by=user, response="pending", consent_given=False),
         "refer": lambda: referral_create(case=case, programme=programme, by=user),
         "assign": lambda: case_assign(case=case, by=user, to=user),
+        "correct": lambda: case_correct(
+            case=case, by=user, reason="Typed wrongly", crime_reference="CRIME/CHECK/1"
+        ),
     }
     return {action for action, call in tries.items() if allowed(call)}
 

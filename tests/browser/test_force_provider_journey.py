@@ -76,7 +76,7 @@ def test_a_concern_reaches_the_officer_and_supervisor(page, demo):
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "officer")
     row = page.get_by_role("row").filter(has_text=referral.case.reference)
-    expect(row.locator("[data-marker]")).to_have_text("Concern raised")
+    expect(row.locator(f'[data-flag="notes-{referral.reference}"]')).to_have_text("Concern raised")
     shoot(page, "case-list-marker")
     row.get_by_role("link", name=referral.case.reference).click()
     expect(page.locator(f"#notes-{referral.reference}")).to_be_visible()

@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0007_case_list_indexes'),
-        ('programmes', '0006_inbox_indexes'),
+        ('cases', '0008_correction'),
+        ('programmes', '0008_delivery_check_schedule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

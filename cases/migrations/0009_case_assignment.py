@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0007_case_list_indexes'),
+        ('cases', '0008_correction'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,7 +27,15 @@ from base.clock import LONDON
 from cases.models import Case, CaseDrug, CaseStatusChange, EligibilityDecision, Offer, Person
 from cases.selectors import PersonMatches, audit_person_search, people_like
 from escalations.models import Escalation
-from programmes.models import Appointment, Attendance, Notification, Referral, ReferralStatusChange
+from programmes.models import (
+    Appointment,
+    Attendance,
+    Notification,
+    ProgrammeReport,
+    Referral,
+    ReferralNote,
+    ReferralStatusChange,
+)
 
 # Machinery, not information about the person: search keys, de-duplication keys, hashes.
 INTERNAL_FIELDS = frozenset({"name_key", "dedupe_key", "row_hash", "force_id_copy"})
@@ -44,6 +52,8 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Referral history", ReferralStatusChange, "referral__case__person"),
     ("Appointments", Appointment, "referral__case__person"),
     ("Attendance", Attendance, "appointment__referral__case__person"),
+    ("Notes and concerns on referrals", ReferralNote, "referral__case__person"),
+    ("End-of-programme reports", ProgrammeReport, "referral__case__person"),
     ("Escalations to a supervisor", Escalation, "referral__case__person"),
     ("Messages sent", Notification, "referral__case__person"),
 )

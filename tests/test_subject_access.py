@@ -195,3 +195,17 @@ def test_the_person_found_must_match_the_date_of_birth(client, administrator, dy
     client.force_login(administrator)
     page = client.post(FIND, DYLAN).content.decode()
     assert f"{FIND}{dylan.pk}/" in page and f"{FIND}{other.pk}/" not in page
+
+
+def test_notes_and_end_of_programme_reports_are_in_the_copy(client, administrator, dylan):
+    from programmes.services import note_add
+
+    referral = dylan.cases.get().referrals.get()
+    staff = factories.UserFactory(role=Role.PROVIDER_STAFF, provider=referral.programme.provider)
+    note_add(referral=referral, by=staff, body="Asked for evening sessions", concern_category="")
+    client.force_login(administrator)
+
+    page = produce(client, dylan, "document").content.decode()
+
+    assert "Notes and concerns on referrals" in page
+    assert "Asked for evening sessions" in page

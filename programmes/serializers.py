@@ -13,6 +13,7 @@ from cases.models import Case, Person
 from cases.selectors import cases_visible_to
 from programmes.models import (
     Appointment,
+    AppointmentChange,
     Attendance,
     Programme,
     ProgrammeReport,
@@ -93,6 +94,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "completion_due",
             "extensions",
             "referred_at",
+            "ended_at",
             "updated_at",
             "report",
         ]
@@ -146,10 +148,32 @@ class AttendanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AppointmentChangeSerializer(serializers.ModelSerializer):
+    """A move or cancellation of an appointment: the time before (and after a move), who,
+    when and why."""
+
+    changed_by = serializers.StringRelatedField(
+        read_only=True, help_text="Who made the change; null when the service did."
+    )
+
+    class Meta:
+        model = AppointmentChange
+        fields = [
+            "kind",
+            "starts_at_before",
+            "starts_at_after",
+            "reason",
+            "changed_at",
+            "changed_by",
+        ]
+        read_only_fields = fields
+
+
 class AppointmentSerializer(serializers.ModelSerializer):
     """A booked or cancelled appointment with its current attendance and the full history.
 
-    Reads `appointment.attendance.all()`, so lists prefetch it (oldest first).
+    Reads `appointment.attendance.all()` and `appointment.changes.all()`, so lists prefetch
+    them (oldest first).
     """
 
     referral = serializers.CharField(source="referral.reference", read_only=True)
@@ -158,6 +182,14 @@ class AppointmentSerializer(serializers.ModelSerializer):
     )
     attendance_history = serializers.SerializerMethodField(
         help_text="Every outcome recorded, oldest first, corrected ones included."
+    )
+    times_moved = serializers.SerializerMethodField(
+        help_text="How many times the appointment was moved to another time."
+    )
+    changes = AppointmentChangeSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every move (with the superseded time) and the cancellation, oldest first.",
     )
 
     class Meta:
@@ -173,8 +205,13 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "status",
             "attendance",
             "attendance_history",
+            "times_moved",
+            "changes",
         ]
         read_only_fields = fields
+
+    def get_times_moved(self, appointment: Appointment) -> int:
+        return len(appointment.moves())
 
     @extend_schema_field(AttendanceSerializer(allow_null=True))
     def get_attendance(self, appointment: Appointment) -> dict[str, Any] | None:
@@ -216,6 +253,8 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
             "extensions",
             "decline_reason",
             "completed_on",
+            "ended_at",
+            "end_reason",
             "referred_at",
             "updated_at",
             "assigned_to",

@@ -19,9 +19,10 @@ Batch by batch (BATCH_SIZE people by id, each batch its own transaction):
    - each case: the custody record number becomes ANON-<case id> (unique within the force, as
      its constraint needs), the crime reference is blanked;
    - free text that may name or describe the person (offer notes, status-change reasons,
-     override reasons, decline reasons, attendance reasons, escalation rationales, notes on
-     referrals, end-of-programme reports' summaries and onward referral details) becomes
-     ERASED_TEXT when it held anything; the eligibility inputs keep the birth year only;
+     override reasons, decline reasons, attendance reasons, reasons an appointment was moved
+     or cancelled, escalation rationales, notes on referrals, end-of-programme reports'
+     summaries and onward referral details) becomes ERASED_TEXT when it held anything; the
+     eligibility inputs keep the birth year only;
    - the outbox's copies of the person's email or phone number are blanked;
    - one audit row per person, action "erase", with the cases and the retention that applied.
 
@@ -200,6 +201,11 @@ reports AS (
     UPDATE programmes_programmereport p
     SET summary = {_erase("p.summary")}, onward_detail = {_erase("p.onward_detail")}
     FROM referrals WHERE p.referral_id = referrals.id
+),
+appointment_changes AS (
+    UPDATE programmes_appointmentchange m SET reason = %(erased)s
+    FROM programmes_appointment a, referrals
+    WHERE m.appointment_id = a.id AND a.referral_id = referrals.id AND m.reason <> ''
 ),
 escalations AS (
     UPDATE programmes_escalation e SET rationale = %(erased)s

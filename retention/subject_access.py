@@ -29,6 +29,7 @@ from cases.selectors import PersonMatches, audit_person_search, people_like
 from escalations.models import Escalation
 from programmes.models import (
     Appointment,
+    AppointmentChange,
     Attendance,
     Notification,
     ProgrammeReport,
@@ -51,6 +52,7 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Referrals to a programme", Referral, "case__person"),
     ("Referral history", ReferralStatusChange, "referral__case__person"),
     ("Appointments", Appointment, "referral__case__person"),
+    ("Appointments moved or cancelled", AppointmentChange, "appointment__referral__case__person"),
     ("Attendance", Attendance, "appointment__referral__case__person"),
     ("Notes and concerns on referrals", ReferralNote, "referral__case__person"),
     ("End-of-programme reports", ProgrammeReport, "referral__case__person"),

@@ -136,7 +136,7 @@ class Expect:
 LIST_QUERIES = ("", "?q={other_family_name}", "?q={other_case}", "?q={other_referral}")
 INBOX_QUERIES = tuple(
     f"?tab={tab}{q}"
-    for tab in ("new", "accepted", "in_progress", "flagged", "completed")
+    for tab in ("mine", "unassigned", "new", "accepted", "in_progress", "flagged", "completed")
     for q in ("", "&q={other_family_name}", "&q={other_referral}")
 )
 PERSON_SEARCH = "?given_name={given_name}&family_name={family_name}&date_of_birth={date_of_birth}"

@@ -241,6 +241,8 @@ def test_provider_sees_only_its_referrals_without_offence_or_police_details(db: 
         "decline_reason",
         "completed_on",
         "assigned_to",
+        "ended_at",
+        "end_reason",
         "appointments",
         "report",
     }

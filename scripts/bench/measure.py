@@ -142,7 +142,7 @@ class Page:
         return self.path + ("?" + urlencode(query) if query else "")
 
 
-INBOX_TABS = ("new", "accepted", "in_progress", "flagged", "completed")
+INBOX_TABS = ("new", "accepted", "in_progress", "flagged", "completed", "ended")
 
 PAGES = [
     Page("healthz", "signed-in /healthz (reference)", "officer", "/healthz", target=False),

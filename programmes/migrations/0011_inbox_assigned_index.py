@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("programmes", "0009_notes_assignment_reports")]
+    dependencies = [("programmes", "0010_notes_assignment_reports")]
 
     operations = [
         AddIndexConcurrently(

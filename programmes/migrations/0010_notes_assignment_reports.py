@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_correction'),
-        ('programmes', '0008_delivery_check_schedule'),
+        ('cases', '0009_policy_settings_explained'),
+        ('programmes', '0009_referral_ending'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -373,6 +373,14 @@ def appointments_visible_to(user: User) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=provider_referrals(user))
 
 
+def appointment_found(*, user: User, pk: int | str) -> Appointment:
+    """One of the provider's appointments, only its own row (for a service to lock), or 404."""
+    appointment = appointments_visible_to(user).filter(pk=pk).first()
+    if appointment is None:
+        raise Http404("No appointment found")
+    return appointment
+
+
 def appointment_get(*, user: User, pk: int | str) -> Appointment:
     """One of the provider's appointments with its attendance history, or 404."""
     appointment = (

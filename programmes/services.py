@@ -386,9 +386,15 @@ def appointment_book(
     return appointment
 
 
-def _lock_appointment(appointment: Appointment, by: User) -> Appointment:
+def _lock_appointment(
+    appointment: Appointment, by: User, *, with_referral: bool = False
+) -> Appointment:
+    """Re-read an appointment under a row lock (and its referral's row too, `with_referral`),
+    with its referral, programme, policy and case, in one statement."""
     locked = (
-        Appointment.objects.select_for_update(of=("self",))
+        Appointment.objects.select_for_update(
+            of=("self", "referral") if with_referral else ("self",)
+        )
         .select_related("referral__programme", "referral__policy", "referral__case")
         .get(pk=appointment.pk)
     )
@@ -497,6 +503,7 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str = "") 
 class AttendanceResult:
     attendance: Attendance
     created: bool
+    history: list[Attendance]  # every row of the appointment's, oldest first, `attendance` too
 
 
 def _check_attendance(
@@ -529,10 +536,14 @@ def _attendance_locked(
 ) -> AttendanceResult:
     """Record one outcome on a locked appointment. Call inside transaction.atomic."""
     reason = reason.strip() if outcome == Attendance.Outcome.EXCUSED else ""
-    current = appointment.attendance.filter(is_current=True).first()
+    history = list(
+        appointment.attendance.select_related("recorded_by").order_by("recorded_at", "id")
+    )
+    current = next((row for row in history if row.is_current), None)
     _check_attendance(appointment, by, outcome, reason, recorded=current is not None)
     if current is not None and current.outcome == outcome and current.reason == reason:
-        return AttendanceResult(attendance=current, created=False)  # a retry: same result
+        # A retry: the same result.
+        return AttendanceResult(attendance=current, created=False, history=history)
     if current is not None:
         if not correction_reason.strip():
             raise DomainError(
@@ -541,6 +552,7 @@ def _attendance_locked(
                 field="correction_reason",
             )
         Attendance.objects.filter(pk=current.pk).update(is_current=False)
+        current.is_current = False
     attendance = Attendance.objects.create(
         appointment=appointment,
         outcome=outcome,
@@ -569,7 +581,7 @@ def _attendance_locked(
         },
         reason=correction_reason,
     )
-    return AttendanceResult(attendance=attendance, created=True)
+    return AttendanceResult(attendance=attendance, created=True, history=[*history, attendance])
 
 
 def attendance_record(
@@ -587,9 +599,7 @@ def attendance_record(
     keeps the earlier row in the history.
     """
     with transaction.atomic():
-        appointment = _lock_appointment(appointment, by)
-        referral = referral_lock(appointment.referral)
-        appointment.referral = referral
+        appointment = _lock_appointment(appointment, by, with_referral=True)
         return _attendance_locked(appointment, by, outcome, reason, correction_reason)
 
 

@@ -24,7 +24,15 @@ from audit.models import AuditEvent
 from audit.selectors import person_trail
 from audit.services import audit_record
 from base.clock import LONDON
-from cases.models import Case, CaseDrug, CaseStatusChange, EligibilityDecision, Offer, Person
+from cases.models import (
+    Case,
+    CaseDrug,
+    CaseStatusChange,
+    Correction,
+    EligibilityDecision,
+    Offer,
+    Person,
+)
 from cases.selectors import PersonMatches, audit_person_search, people_like
 from escalations.models import Escalation
 from programmes.models import (
@@ -49,6 +57,7 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Eligibility decisions", EligibilityDecision, "case__person"),
     ("Offers of diversion", Offer, "case__person"),
     ("Case history", CaseStatusChange, "case__person"),
+    ("Corrections to their details", Correction, "person"),
     ("Referrals to a programme", Referral, "case__person"),
     ("Referral history", ReferralStatusChange, "referral__case__person"),
     ("Appointments", Appointment, "referral__case__person"),

@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Concat, Upper
 
+from cases.person_details import display_phone
+
 
 class Force(models.Model):
     """A territorial police force of England and Wales (reference data)."""
@@ -368,6 +370,11 @@ class Person(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def phone_display(self) -> str:
+        """The phone number as people write it (07700 900123); stored as +447700900123."""
+        return display_phone(self.phone)
 
 
 class CaseStatus(models.TextChoices):

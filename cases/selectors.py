@@ -37,6 +37,7 @@ from cases.models import (
     NameKey,
     Person,
 )
+from cases.person_details import pnc_id_for_search
 from cases.rules import EarlierCase
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
@@ -239,7 +240,7 @@ def people_like(
 ) -> PersonMatches:
     """The matching rule of people_matching over any set of people: an exact PNC match, else
     up to ten people with that date of birth and a close folded name, closest first."""
-    pnc_id = pnc_id.strip().upper()
+    pnc_id = pnc_id_for_search(pnc_id)
     if pnc_id:
         exact = people.filter(pnc_id=pnc_id).first()
         if exact is not None:

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from base.api import TextField
 from base.clock import LONDON
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
@@ -103,6 +104,11 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 class ReferralPersonSerializer(serializers.ModelSerializer):
     """Who to contact, and how: all a provider needs to book appointments."""
+
+    email = serializers.CharField(read_only=True, help_text="Blank when none was given.")
+    phone = serializers.CharField(
+        read_only=True, help_text="A UK mobile number, like +447700900123; blank when none."
+    )
 
     class Meta:
         model = Person
@@ -314,7 +320,7 @@ class ReferralCreateSerializer(serializers.Serializer):
 class ReferralDeclineSerializer(serializers.Serializer):
     """Why the provider cannot take the referral on."""
 
-    reason = serializers.CharField(
+    reason = TextField(
         allow_blank=True,
         help_text="Shown to the referring force, so it can refer to another programme.",
         error_messages={"required": "Give the reason for declining, so the force can act on it."},
@@ -361,7 +367,7 @@ class AppointmentBookSerializer(serializers.Serializer):
         default=Appointment.Mode.IN_PERSON,
         error_messages={"invalid_choice": "“{input}” is not a mode: use in_person or online."},
     )
-    location = serializers.CharField(
+    location = TextField(
         max_length=200,
         required=False,
         default="",
@@ -382,13 +388,13 @@ class AppointmentRescheduleSerializer(serializers.Serializer):
     starts_at = LondonDateTimeField(
         help_text="The new time, ISO 8601; without an offset it is taken as Europe/London time.",
     )
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = TextField(required=False, default="", allow_blank=True)
 
 
 class AppointmentCancelSerializer(serializers.Serializer):
     """Cancel an appointment before any attendance is recorded."""
 
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = TextField(required=False, default="", allow_blank=True)
 
 
 OUTCOME_CHOICES_TEXT = ", ".join(Attendance.Outcome.values)
@@ -403,13 +409,13 @@ class AttendanceRecordSerializer(serializers.Serializer):
             "invalid_choice": f"“{{input}}” is not an outcome: use one of {OUTCOME_CHOICES_TEXT}."
         },
     )
-    reason = serializers.CharField(
+    reason = TextField(
         required=False,
         default="",
         allow_blank=True,
         help_text="Why the absence is excused: required for excused.",
     )
-    correction_reason = serializers.CharField(
+    correction_reason = TextField(
         required=False,
         default="",
         allow_blank=True,
@@ -472,7 +478,7 @@ class NoteSerializer(serializers.ModelSerializer):
 class NoteCreateSerializer(serializers.Serializer):
     """A note to add: the text, who may read it, and (providers only) a concern's category."""
 
-    body = serializers.CharField(
+    body = TextField(
         allow_blank=True,
         trim_whitespace=False,
         help_text="The note, up to 2,000 characters.",
@@ -484,7 +490,7 @@ class NoteCreateSerializer(serializers.Serializer):
         help_text="force: the force's staff only; shared: the force and the provider. "
         "Providers' notes are always shared. Left out: force only for the force's staff.",
     )
-    concern_category = serializers.CharField(
+    concern_category = TextField(
         allow_blank=True,
         required=False,
         default="",
@@ -497,7 +503,7 @@ class NoteCreateSerializer(serializers.Serializer):
 class AssignmentSerializer(serializers.Serializer):
     """Who of the provider's staff works on the referral."""
 
-    assigned_to = serializers.CharField(
+    assigned_to = TextField(
         allow_null=True,
         help_text="The caseworker's username (staff of your provider), or null to unassign.",
         error_messages={"required": "Give the caseworker's username, or null to unassign."},
@@ -511,7 +517,7 @@ class ReportFileSerializer(serializers.Serializer):
         choices=ProgrammeReport.Outcome.choices,
         help_text="completed (a completed referral); partly or did_not_engage (one that ended).",
     )
-    summary = serializers.CharField(
+    summary = TextField(
         allow_blank=True,
         trim_whitespace=False,
         help_text="For the force, up to 2,000 characters.",
@@ -520,6 +526,4 @@ class ReportFileSerializer(serializers.Serializer):
     onward_referral = serializers.ChoiceField(
         choices=ProgrammeReport.Onward.choices, required=False, default="none"
     )
-    onward_detail = serializers.CharField(
-        allow_blank=True, required=False, default="", trim_whitespace=False
-    )
+    onward_detail = TextField(allow_blank=True, required=False, default="", trim_whitespace=False)

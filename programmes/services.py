@@ -38,7 +38,12 @@ from programmes.models import (
     ReferralStatus,
     ReferralStatusChange,
 )
-from programmes.notifications import OutboxMessage, outbox_queue, provider_told_referral_ended
+from programmes.notifications import (
+    OutboxMessage,
+    officer_told_referral_declined,
+    outbox_queue,
+    provider_told_referral_ended,
+)
 from programmes.rules import (
     HOME_OFFICE_OUTCOME_BY_DISPOSAL,
     compute_deadlines,
@@ -310,6 +315,7 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
             reason=f"Referral {referral.reference} declined by "
             f"{referral.programme.provider.name}: {reason}. Refer to another programme.",
         )
+        officer_told_referral_declined(referral, now=timezone.now())
     return referral
 
 

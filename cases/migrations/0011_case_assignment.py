@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0009_policy_settings_explained'),
+        ('cases', '0010_person_details_normalised'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -454,6 +454,8 @@ class Case(models.Model):
             models.Index(
                 fields=["force", "status", "-created_at", "-id"], name="case_force_status_newest"
             ),
+            # An officer's own cases newest first ("My cases").
+            models.Index(fields=["created_by", "-created_at", "-id"], name="case_officer_newest"),
             # Searches by custody record number or crime reference, in any letter case.
             models.Index(Upper("custody_record_number"), name="case_custody_record_upper"),
             models.Index(Upper("crime_reference"), name="case_crime_reference_upper"),

@@ -103,8 +103,11 @@ def people_named(name: str) -> QuerySet[Person]:
     )
 
 
-def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case]:
-    """The user's cases, newest first, filtered by a search of name or reference.
+def case_list(
+    *, user: User, query: str = "", status: str = "", mine: bool = False
+) -> QuerySet[Case]:
+    """The user's force's cases (or, `mine`, those the user logged), newest first, filtered by
+    a search of name or reference.
 
     A search finds the case reference, custody record number or crime reference exactly (any
     letter case), each through its own index, and, when it holds no digit (names have none),
@@ -116,6 +119,8 @@ def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case
     # The page's people in a second query, not joined: a deep page (OFFSET 975) would
     # otherwise look up the person of every row it skips.
     cases = cases_visible_to(user).prefetch_related("person")
+    if mine:
+        cases = cases.filter(created_by=user)
     if status:
         cases = cases.filter(status=status)
     search = case_search(query)

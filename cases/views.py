@@ -50,8 +50,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in CaseStatus.values:
         status = ""
-    cases = selectors.case_list(user=request.user, query=query, status=status)
+    mine = request.GET.get("cases") == "mine"
+    cases = selectors.case_list(user=request.user, query=query, status=status, mine=mine)
     page = list_page(cases, request.GET.get("page"), per_page=25, noun="cases")
+    for case in page:
+        case.next_step = rules.NEXT_STEP[case.status]
     if query:
         # Not the words typed (often a name): the audit log outlives personal data. The cases
         # shown are each recorded below.
@@ -79,6 +82,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "search_problem": search.problem,
             "status": status,
             "statuses": CaseStatus.choices,
+            "mine": mine,
         },
     )
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0010_person_details_normalised'),
+        ('cases', '0011_case_officer_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,9 +27,12 @@ from cases.selectors import (
     case_shown,
     cases_visible_to,
     latest_decision,
+    officer_named,
     people_search,
 )
 from cases.serializers import (
+    CaseAssignedSerializer,
+    CaseAssignmentSerializer,
     CaseCorrectionSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -45,8 +48,10 @@ from cases.serializers import (
 )
 from cases.services import (
     DrugQuantity,
+    case_assign,
     case_correct,
     case_create,
+    case_officer_refused,
     eligibility_check,
     offer_record,
     person_correct,
@@ -180,3 +185,17 @@ class CaseViewSet(GenericViewSet):
         serializer.is_valid(raise_exception=True)
         offer = offer_record(case=case, by=request.user, **serializer.validated_data)
         return Response(OfferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+    @docs.case_assignment
+    @action(detail=True, methods=["post"])
+    def assignment(self, request: Request, reference: str) -> Response:
+        case = case_get(user=request.user, reference=reference)
+        serializer = CaseAssignmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["assigned_to"]
+        to = officer_named(username) if username is not None else None
+        if username is not None and to is None:
+            # The service's own refusal: a username elsewhere and none at all read the same.
+            raise case_officer_refused(case)
+        case = case_assign(case=case, by=request.user, to=to)
+        return Response(CaseAssignedSerializer(case).data)

@@ -16,6 +16,8 @@ from drf_spectacular.utils import (
 
 from base.api import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND
 from cases.serializers import (
+    CaseAssignedSerializer,
+    CaseAssignmentSerializer,
     CaseCorrectionSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -385,5 +387,46 @@ person_correct = extend_schema(
             value={"phone": "07700 900456", "reason": "Typed 123 for 456 at custody"},
             request_only=True,
         )
+    ],
+)
+
+
+case_assignment = extend_schema(
+    tags=["cases"],
+    summary="Give a case to an officer",
+    description=(
+        "Make an officer or supervisor of your force (their username) the officer in charge "
+        "of a case not yet closed, or `null` to unassign it. The history of assignments is "
+        "kept. Refused (400) for a user of another organisation or without a force role; "
+        "409 for a closed case. Force staff only (403 for anyone else); another force's case, "
+        "or one that does not exist, is 404 and nothing changes."
+    ),
+    request=CaseAssignmentSerializer,
+    responses={
+        200: CaseAssignedSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    examples=[
+        OpenApiExample("To a colleague", value={"assigned_to": "sam.patel"}, request_only=True),
+        OpenApiExample(
+            "The case and its officer",
+            value={"reference": "TVP-000123", "status": "in_programme", "assigned_to": "sam.patel"},
+            response_only=True,
+            status_codes=["200"],
+        ),
+        OpenApiExample(
+            "Not an officer of yours",
+            value={
+                "assigned_to": [
+                    "Choose an officer of Thames Valley Police: only its custody officers and "
+                    "supervisors can be given its cases."
+                ]
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
     ],
 )

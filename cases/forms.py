@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.db.models import QuerySet
 
+from accounts.models import User
 from base.limits import MAX_FREE_TEXT
 from base.widgets import GovUKDateInput
 from cases.models import (
@@ -299,6 +301,23 @@ class ClosedCaseReasonForm(forms.Form):
 
 class OverrideForm(forms.Form):
     reason = forms.CharField(max_length=1000, required=False)
+
+
+class AssignOfficerForm(forms.Form):
+    """Who of the force's officers is in charge of the case."""
+
+    assigned_to = forms.ModelChoiceField(
+        label="Officer in charge",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Nobody (unassigned)",
+        error_messages={"invalid_choice": "Choose one of your force’s officers"},
+    )
+
+    def __init__(self, *args, officers: QuerySet[User], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = officers
+        self.fields["assigned_to"].widget.attrs["class"] = "govuk-select"
 
 
 class CorrectionForm(forms.Form):

@@ -426,6 +426,15 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The officer in charge of the case (services.case_assign); the history is CaseAssignment.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # no list filters by it; a national table keeps taking writes
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -564,6 +573,26 @@ class StatusChange(models.Model):
     class Meta:
         abstract = True
         ordering = ["changed_at", "id"]
+
+
+class CaseAssignment(models.Model):
+    """One assignment of a case to an officer of its force (or back to nobody): the history."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="assignments")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        indexes = [models.Index(fields=["case", "assigned_at"], name="case_assignment_case")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} -> {self.assigned_to_id or '-'}"
 
 
 class CaseStatusChange(StatusChange):

@@ -48,6 +48,7 @@ OVERRIDE = "override"  # reverse the latest eligibility decision (services.eligi
 CLOSE = "close"  # close a case found not eligible (services.case_close_ineligible)
 OFFER = "offer"  # record the offer, or the answer to it (services.offer_record)
 REFER = "refer"  # refer to a programme (programmes.services.referral_create)
+ASSIGN = "assign"  # give the case to an officer of the force (services.case_assign)
 CORRECT = "correct"  # correct the case's or the person's details (services.case_correct, ...)
 
 # The facts an eligibility decision rests on (EligibilityInputs): correcting one after a
@@ -106,11 +107,14 @@ def case_actions(
     - offer: eligible, or offered with the answer still to record;
     - refer: the offer was accepted;
     - override: a supervisor, after a check and before the offer, once per decision;
+    - assign: any case not closed yet.
     - correct: until the case is closed (correction_refusal says which fields may change).
     """
     if not staff:
         return frozenset()
     actions = set()
+    if status != S.CLOSED:
+        actions.add(ASSIGN)
     if can_transition(status, S.ELIGIBLE):  # a check may find either way (CASE_TRANSITIONS)
         actions.add(CHECK)
     if status == S.INELIGIBLE:
@@ -143,6 +147,11 @@ NEXT_STEP: dict[str, str] = {
 def works_on(case: Case, user: User) -> bool:
     """Whether `user` is a custody officer or supervisor of the case's force."""
     return user.is_force_staff and user.force_id == case.force_id
+
+
+def may_be_case_officer(user: User, case: Case) -> bool:
+    """Whether `user` may be given a case: an active officer or supervisor of its force."""
+    return user.is_active and works_on(case, user)
 
 
 def supervises(case: Case, user: User) -> bool:

@@ -25,10 +25,18 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import FORCE_ROLES, User
 from audit.models import AuditEvent
 from audit.services import audit_record
-from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
+from cases.models import (
+    Case,
+    CaseAssignment,
+    CaseOutcome,
+    CaseStatus,
+    EligibilityDecision,
+    NameKey,
+    Person,
+)
 from cases.person_details import pnc_id_for_search
 from cases.rules import EarlierCase
 
@@ -146,7 +154,7 @@ def case_get(*, user: User, reference: str) -> Case:
     """One case by reference, or 404 when it does not exist or is not the user's to see."""
     case = (
         cases_visible_to(user)
-        .select_related("person", "force", "created_by")
+        .select_related("person", "force", "created_by", "assigned_to")
         .prefetch_related("drugs__drug")
         .filter(reference=reference)
         .first()
@@ -388,3 +396,24 @@ def person_ids_named(name: str) -> QuerySet[Person]:
 def people_by_ids(ids: Iterable[int]) -> dict[int, Person]:
     """People by id in one query, anonymised or not: for the audit trail's pages."""
     return Person.objects.in_bulk(list(ids))
+
+
+def officers_for(user: User) -> QuerySet[User]:
+    """The active officers and supervisors of the user's force, who may be given its cases."""
+    if not user.is_authenticated or not user.is_force_staff:
+        return User.objects.none()
+    return User.objects.filter(
+        role__in=FORCE_ROLES, force_id=user.force_id, is_active=True
+    ).order_by("first_name", "last_name", "username")
+
+
+def case_assignment_history(case: Case) -> list[CaseAssignment]:
+    """Every assignment of a case, oldest first, with who assigned whom."""
+    return list(
+        case.assignments.select_related("assigned_to", "assigned_by").order_by("assigned_at", "id")
+    )
+
+
+def officer_named(username: str) -> User | None:
+    """The user with this username, or None; whether they may be given a case is the rules'."""
+    return User.objects.filter(username=username).first()

@@ -387,6 +387,11 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         "the case since."
     )
     latest_eligibility = serializers.SerializerMethodField()
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The officer in charge's username, or null while unassigned.",
+    )
 
     class Meta:
         model = Case
@@ -400,6 +405,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "outcome",
             "home_office_outcome",
             "latest_eligibility",
+            "assigned_to",
             "version",
             "created_at",
             "closed_at",
@@ -457,6 +463,28 @@ class OfferSerializer(serializers.ModelSerializer):
             "responded_at",
             "notes",
         ]
+        read_only_fields = fields
+
+
+class CaseAssignmentSerializer(serializers.Serializer):
+    """Who of the force's officers is in charge of the case."""
+
+    assigned_to = TextField(
+        allow_null=True,
+        help_text="The officer's username (an officer or supervisor of your force), or null "
+        "to unassign.",
+        error_messages={"required": "Give the officer's username, or null to unassign."},
+    )
+
+
+class CaseAssignedSerializer(serializers.ModelSerializer):
+    """The case and the officer now in charge of it."""
+
+    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["reference", "status", "assigned_to"]
         read_only_fields = fields
 
 

@@ -26,6 +26,7 @@ from base.sql import Statement
 from cases import person_details, rules
 from cases.models import (
     Case,
+    CaseAssignment,
     CaseDrug,
     CaseOutcome,
     CaseStatus,
@@ -703,6 +704,48 @@ def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDec
             reason=f"Eligibility overridden by a supervisor: {reason}",
         )
     return decision
+
+
+def case_officer_refused(case: Case) -> DomainError:
+    """The refusal of an officer who is not active staff of the case's force."""
+    return DomainError(
+        f"Choose an officer of {case.force.name}: only its custody officers and supervisors "
+        "can be given its cases.",
+        field="assigned_to",
+    )
+
+
+def case_assign(*, case: Case, by: User, to: User | None) -> Case:
+    """Give a case not yet closed to an officer of its force, or to nobody (`to` None).
+
+    Each change adds a row to the assignment history; giving the case to the officer it
+    already has changes nothing.
+    """
+    _require_case_staff(by, case, "give a case to an officer")
+    if to is not None and not rules.may_be_case_officer(to, case):
+        raise case_officer_refused(case)
+    with transaction.atomic():
+        case = case_lock(case)
+        if rules.ASSIGN not in rules.case_actions_for(case, by):
+            raise IllegalTransition(
+                f"Case {case.reference} is closed: it is no longer given to an officer."
+            )
+        before = case.assigned_to_id
+        after = to.pk if to is not None else None
+        if before == after:
+            return case
+        case.assigned_to = to
+        case.save(update_fields=["assigned_to", "updated_at"])
+        CaseAssignment.objects.create(case=case, assigned_to=to, assigned_by=by)
+        audit_record(
+            user=by,
+            action="change",
+            obj=case,
+            object_id=case.reference,
+            person_id=case.person_id,
+            changes={"before": {"assigned_to": before}, "after": {"assigned_to": after}},
+        )
+    return case
 
 
 # --- Corrections ---------------------------------------------------------------------------

@@ -300,6 +300,39 @@ def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("cases:detail", reference=case.reference)
 
 
+@force_staff_required
+def assign_officer(request: HttpRequest, reference: str) -> HttpResponse:
+    """Give the case to an officer of the force, or take it back to unassigned."""
+    try:
+        case = selectors.case_shown(user=request.user, reference=reference)
+    except selectors.ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
+    form = forms.AssignOfficerForm(
+        request.POST if request.method == "POST" else None,
+        officers=selectors.officers_for(request.user),
+        initial={"assigned_to": case.assigned_to_id},
+    )
+    if request.method == "POST" and form.is_valid():
+        to = form.cleaned_data["assigned_to"]
+        try:
+            services.case_assign(case=case, by=request.user, to=to)
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            messages.success(request, f"Case given to {to}" if to else "Case is now unassigned")
+            return redirect("cases:detail", reference=case.reference)
+    return render(
+        request,
+        "cases/assign_form.html",
+        {
+            "case": case,
+            "form": form,
+            "assignments": selectors.case_assignment_history(case),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 def _corrected(request: HttpRequest, case, correction) -> HttpResponse:
     """Back to the case, saying what changed and whether eligibility must be checked again."""
     fields = ", ".join(change["label"].lower() for change in correction.changes)

@@ -398,6 +398,7 @@ SPECTACULAR_SETTINGS = {
         "CaseOutcomeEnum": "cases.models.CaseOutcome",
         "AttendanceOutcomeEnum": "programmes.models.Attendance.Outcome",
         "AppointmentKindEnum": "programmes.models.Appointment.Kind",
+        "ProgrammeReportOutcomeEnum": "programmes.models.ProgrammeReport.Outcome",
     },
 }
 

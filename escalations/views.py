@@ -43,7 +43,14 @@ from escalations.selectors import (
 from escalations.services import escalation_decide
 from programmes.models import Programme
 from programmes.rules import ACCEPT_WITHIN_WORKING_DAYS
-from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
+from programmes.selectors import (
+    appointments_for,
+    concerns_for,
+    programmes_serving,
+    referrals_for_case,
+    report_for,
+    report_of,
+)
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
 PAGE_SIZE = 25
@@ -205,6 +212,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "policy": referral.policy,
         "facts": rule_facts(escalation),
+        # The provider's account, beside the breach (programmes: notes marked as a concern).
+        "concerns": concerns_for(referral),
+        "report": report_for(referral),
         "flagged_first_due": flagged.first_appointment_due,
         "flagged_completion_due": flagged.completion_due,
         "appointments": appointments_for(referral),
@@ -235,6 +245,10 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("referral", "decided_by", "new_programme")
         .order_by("flagged_at", "id")
     )
+    referrals = list(referrals_for_case(case))
+    for item in referrals:
+        item.concerns = concerns_for(item)
+        item.report_filed = report_of(item)
     context = {
         "escalation": escalation,
         "referral": referral,
@@ -242,7 +256,7 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
         "person": case.person,
         "eligibility": latest_decision(case),
         "offer": case.offers.select_related("offered_by").first(),
-        "referrals": referrals_for_case(case),
+        "referrals": referrals,
         "facts": rule_facts(escalation),
         "earlier": list(earlier),
         "circumstances": [Exclusion(c).label for c in case.circumstances],

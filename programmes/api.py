@@ -1,9 +1,11 @@
 """The programmes API: programmes to refer to, referrals for forces, and the provider's work.
 
 Provider systems list their referrals, accept or decline them, book, move and cancel
-appointments, record attendance and completion. Every endpoint parses its input, calls one
-selector or service, and renders the result; scoping and prefetching live in
-programmes/selectors.py, so another provider's referral or appointment is simply not found.
+appointments, record attendance and completion, give referrals to caseworkers and file the
+end-of-programme report; both sides read and add notes on a referral (providers, concerns).
+Every endpoint parses its input, calls one selector or service, and renders the result;
+scoping and prefetching live in programmes/selectors.py, so another provider's referral or
+appointment is simply not found.
 What /api/docs/ says about each endpoint, with examples, is in programmes/api_docs.py.
 """
 
@@ -32,32 +34,42 @@ from programmes.selectors import (
     appointment_found,
     appointment_get,
     appointments_visible_to,
+    notes_shown,
     programme_list,
     referral_get,
     referral_list,
     referral_shown,
     referral_with_appointments,
+    user_named,
 )
 from programmes.serializers import (
     AppointmentBookSerializer,
     AppointmentCancelSerializer,
     AppointmentRescheduleSerializer,
     AppointmentSerializer,
+    AssignmentSerializer,
     AttendanceRecordedSerializer,
     AttendanceRecordSerializer,
     CompletionSerializer,
+    NoteCreateSerializer,
+    NoteSerializer,
     ProgrammeSerializer,
     ProviderReferralSerializer,
     ReferralCreateSerializer,
     ReferralDeclineSerializer,
     ReferralSerializer,
+    ReportFileSerializer,
 )
 from programmes.services import (
     appointment_book,
     appointment_cancel,
     appointment_reschedule,
     attendance_record,
+    caseworker_refused,
+    note_add,
+    programme_report_file,
     referral_accept,
+    referral_assign,
     referral_complete,
     referral_create,
     referral_decline,
@@ -116,7 +128,9 @@ class ReferralViewSet(mixins.ListModelMixin, GenericViewSet):
 
     filterset_class = ReferralFilter
     lookup_field = "reference"
-    provider_actions = frozenset({"accept", "decline", "appointments", "completion"})
+    provider_actions = frozenset(
+        {"accept", "decline", "appointments", "completion", "assignment", "report"}
+    )
 
     def get_permissions(self) -> list[BasePermission]:
         if self.action == "create":
@@ -195,6 +209,41 @@ class ReferralViewSet(mixins.ListModelMixin, GenericViewSet):
         serializer = CompletionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         referral_complete(referral=referral, by=request.user, **serializer.validated_data)
+        return _provider_referral(request, reference)
+
+    @docs.referral_notes
+    @action(detail=True, methods=["get", "post"])
+    def notes(self, request: Request, reference: str) -> Response:
+        referral = referral_get(user=request.user, reference=reference)
+        if request.method == "GET":
+            notes = notes_shown(user=request.user, referral=referral)
+            return Response(NoteSerializer(notes, many=True).data)
+        serializer = NoteCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        note = note_add(referral=referral, by=request.user, **serializer.validated_data)
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @docs.referral_assignment
+    @action(detail=True, methods=["post"])
+    def assignment(self, request: Request, reference: str) -> Response:
+        referral = referral_get(user=request.user, reference=reference)
+        serializer = AssignmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["assigned_to"]
+        to = user_named(username) if username is not None else None
+        if username is not None and to is None:
+            # The service's own refusal: a username elsewhere and none at all read the same.
+            raise caseworker_refused(referral)
+        referral_assign(referral=referral, by=request.user, to=to)
+        return _provider_referral(request, reference)
+
+    @docs.referral_report
+    @action(detail=True, methods=["post"])
+    def report(self, request: Request, reference: str) -> Response:
+        referral = referral_get(user=request.user, reference=reference)
+        serializer = ReportFileSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        programme_report_file(referral=referral, by=request.user, **serializer.validated_data)
         return _provider_referral(request, reference)
 
 

@@ -22,14 +22,18 @@ from programmes.serializers import (
     AppointmentCancelSerializer,
     AppointmentRescheduleSerializer,
     AppointmentSerializer,
+    AssignmentSerializer,
     AttendanceRecordedSerializer,
     AttendanceRecordSerializer,
     CompletionSerializer,
+    NoteCreateSerializer,
+    NoteSerializer,
     ProgrammeSerializer,
     ProviderReferralSerializer,
     ReferralCreateSerializer,
     ReferralDeclineSerializer,
     ReferralSerializer,
+    ReportFileSerializer,
 )
 
 REFERRAL_EXAMPLE = {
@@ -43,6 +47,7 @@ REFERRAL_EXAMPLE = {
     "referred_at": "2026-11-20T14:12:30.552101Z",
     "ended_at": None,
     "updated_at": "2026-11-20T14:12:30.552130Z",
+    "report": None,
 }
 
 ATTENDANCE_EXAMPLE = {
@@ -108,6 +113,8 @@ PROVIDER_REFERRAL_EXAMPLE = {
     "end_reason": "",
     "referred_at": "2026-11-20T14:12:30.552101Z",
     "updated_at": "2026-12-01T11:42:07.204518Z",
+    "assigned_to": "jo.okafor",
+    "report": None,
     "appointments": [
         {
             **APPOINTMENT_EXAMPLE,
@@ -542,4 +549,170 @@ programmes = extend_schema_view(
         ),
         responses={200: ProgrammeSerializer(many=True), 403: FORBIDDEN},
     ),
+)
+
+
+NOTE_EXAMPLE = {
+    "id": 41,
+    "referral": "R-000057",
+    "body": "Left the session early, upset; says a relative is unwell. We will call tomorrow.",
+    "visibility": "shared",
+    "concern_category": "circumstances",
+    "written_by": "Jo Okafor",
+    "written_for_provider": "Turning Point",
+    "written_at": "2026-12-01T11:50:02.118204Z",
+}
+
+REPORT_EXAMPLE = {
+    "sessions_attended": 1,
+    "sessions_required": 1,
+    "outcome": "completed",
+    "summary": "Took a full part in the session and set goals for cutting down.",
+    "onward_referral": "treatment",
+    "onward_detail": "Self-referred to the community drug service; first appointment 9 December.",
+    "filed_by": "Jo Okafor",
+    "filed_at": "2026-12-02T09:14:40.331204Z",
+}
+
+referral_notes = extend_schema(
+    methods=["GET", "POST"],
+    tags=["referrals"],
+    summary="Read or add notes on a referral",
+    description=(
+        "GET: the notes on the referral you may read, newest first: the force's staff read "
+        "every note; provider staff read the notes shared with them (never the force's own, "
+        "nor another provider's). Reading them is audited.\n\n"
+        "POST: add a note (at most 2,000 characters; empty or only spaces is refused). The "
+        "force's staff choose `visibility`: `force` (the default) or `shared`. Provider staff's "
+        "notes are always shared, and may be a concern with a `concern_category`: the "
+        "referring officer and the force's supervisors are told by email, the case list "
+        "marks the case, and the concern is shown beside the breach when a supervisor "
+        "decides an escalation. Force and provider staff only (403 for anyone else); another "
+        "organisation's referral, or one that does not exist, is 404 and nothing changes."
+    ),
+    request=NoteCreateSerializer,
+    responses={
+        (200, "application/json"): NoteSerializer(many=True),
+        (201, "application/json"): NoteSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+    },
+    examples=[
+        OpenApiExample(
+            "A concern",
+            value={
+                "body": NOTE_EXAMPLE["body"],
+                "concern_category": "circumstances",
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "The note added", value=NOTE_EXAMPLE, response_only=True, status_codes=["201"]
+        ),
+        OpenApiExample(
+            "Too long",
+            value={
+                "body": [
+                    "The note must be 2,000 characters or fewer (it has 2,314): shorten it, "
+                    "or split it into two."
+                ]
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ],
+)
+
+referral_assignment = extend_schema(
+    tags=["provider"],
+    summary="Give a referral to a caseworker",
+    description=(
+        "Give an open referral to a caseworker of your provider (their username), or `null` "
+        "to unassign it. The history of assignments is kept. Refused (400) for a user of "
+        "another organisation, or without the provider staff role; 409 for a referral that "
+        "is no longer open. " + PROVIDER_ONLY
+    ),
+    request=AssignmentSerializer,
+    responses={
+        200: ProviderReferralSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    examples=[
+        OpenApiExample("To a colleague", value={"assigned_to": "jo.okafor"}, request_only=True),
+        OpenApiExample(
+            "The assigned referral",
+            value=PROVIDER_REFERRAL_EXAMPLE,
+            response_only=True,
+            status_codes=["200"],
+        ),
+        OpenApiExample(
+            "Not a caseworker of yours",
+            value={
+                "assigned_to": [
+                    "Choose a caseworker of Turning Point: only its programme staff can be "
+                    "given its referrals."
+                ]
+            },
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ],
+)
+
+referral_report = extend_schema(
+    tags=["provider"],
+    summary="File the end-of-programme report",
+    description=(
+        "Once a referral has completed (`outcome`: `completed`) or ended early because the "
+        "force withdrew it (`partly` or `did_not_engage`): a summary for the force (at most "
+        "2,000 characters) and any onward referral. The sessions attended are counted from "
+        "the attendance on record. Filed once; the force reads it as `report` on the referral "
+        "and the case. 409 for a referral still open, or already reported on. " + PROVIDER_ONLY
+    ),
+    request=ReportFileSerializer,
+    responses={
+        200: ProviderReferralSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    examples=[
+        OpenApiExample(
+            "Completed, on to treatment",
+            value={
+                "outcome": "completed",
+                "summary": REPORT_EXAMPLE["summary"],
+                "onward_referral": "treatment",
+                "onward_detail": REPORT_EXAMPLE["onward_detail"],
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "The reported referral",
+            value={
+                **PROVIDER_REFERRAL_EXAMPLE,
+                "status": "completed",
+                "completed_on": "2026-12-01",
+                "report": REPORT_EXAMPLE,
+            },
+            response_only=True,
+            status_codes=["200"],
+        ),
+        OpenApiExample(
+            "Still open",
+            value={
+                "detail": "Referral R-000057 is in progress: the end-of-programme report is "
+                "filed once it completes or ends.",
+                "code": "illegal_transition",
+                "field": None,
+            },
+            response_only=True,
+            status_codes=["409"],
+        ),
+    ],
 )

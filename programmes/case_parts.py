@@ -1,7 +1,8 @@
 """What programmes adds to a case (see cases/extensions.py): the referral section of the case
-page, the messages to the person with their delivery (and a flag when the latest was not
-delivered), the referrals' status changes in the timeline, and `referrals` in the case's API
-record."""
+page (with each referral's notes and end-of-programme report), the messages to the person
+with their delivery (and a flag when the latest was not delivered), the referrals' status
+changes, concerns and reports in the timeline, a flag on a case whose provider raised a concern,
+and `referrals` in the case's API record."""
 
 from __future__ import annotations
 
@@ -16,20 +17,44 @@ from rest_framework import serializers
 from cases.extensions import CaseFlag, CaseSection, TimelineEvent
 from cases.models import Case, CaseStatus
 from cases.timeline import user_name
-from programmes.models import Notification, Referral, ReferralStatus, ReferralStatusChange
+from programmes.models import (
+    Notification,
+    ProgrammeReport,
+    Referral,
+    ReferralNote,
+    ReferralStatus,
+    ReferralStatusChange,
+)
 from programmes.notice import NOTICE_STATUSES
 from programmes.selectors import (
     latest_notification_by_case,
     notifications_for_case,
+    open_concerns_by_case,
     referrals_for_case,
+    report_of,
 )
 from programmes.serializers import ReferralSerializer
 
 
 def referral_section(case: Case) -> dict[str, Any]:
-    """The case's referrals, newest first, with their appointments and attendance, and the one
-    the person still has to act on (for the notice)."""
+    """The case's referrals, newest first, with their appointments and attendance, each one's
+    notes (newest first) and end-of-programme report, and the one the person still has to act
+    on (for the notice).
+
+    The case page is its force's only, and the force reads every note on its referrals
+    (programmes/rules.py note_readable), so the notes are all of them.
+    """
     referrals = list(referrals_for_case(case))
+    notes: dict[int, list[ReferralNote]] = {}
+    for note in (
+        ReferralNote.objects.filter(referral__case=case)
+        .select_related("written_by", "written_for_provider")
+        .order_by("-written_at", "-id")
+    ):
+        notes.setdefault(note.referral_id, []).append(note)
+    for referral in referrals:
+        referral.notes_shown = notes.get(referral.pk, [])
+        referral.report_filed = report_of(referral)
     waiting = (r for r in referrals if r.status in NOTICE_STATUSES)
     return {"referrals": referrals, "notice_referral": next(waiting, None)}
 
@@ -116,6 +141,61 @@ def referral_timeline(case: Case) -> list[TimelineEvent]:
         )
         for change in changes
     ]
+
+
+def notes_and_reports_timeline(case: Case) -> list[TimelineEvent]:
+    """The concerns raised on the case's referrals and their end-of-programme reports."""
+    concerns = (
+        ReferralNote.objects.filter(referral__case=case)
+        .exclude(concern_category="")
+        .select_related("written_by", "referral")
+    )
+    reports = ProgrammeReport.objects.filter(referral__case=case).select_related(
+        "filed_by", "referral"
+    )
+    return [
+        *(
+            TimelineEvent(
+                title=f"Referral {note.referral.reference}: concern raised "
+                f"({note.get_concern_category_display().lower()})",
+                at=note.written_at,
+                by=user_name(note.written_by),
+                description=note.body,
+            )
+            for note in concerns
+        ),
+        *(
+            TimelineEvent(
+                title=f"Referral {report.referral.reference}: end-of-programme report",
+                at=report.filed_at,
+                by=user_name(report.filed_by),
+                description=f"{report.get_outcome_display()}: {report.sessions_attended} of "
+                f"{report.sessions_required} sessions attended. "
+                f"{report.get_onward_referral_display()}.",
+            )
+            for report in reports
+        ),
+    ]
+
+
+def concern_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """A flag on each of the cases with a concern raised on a referral still open (the latest
+    concern says what it was about)."""
+    flags = {}
+    for case_id, note in open_concerns_by_case(case_ids).items():
+        day = formats.date_format(localtime(note.written_at), "j F Y")
+        provider = note.written_for_provider.name if note.written_for_provider else "The provider"
+        flags[case_id] = [
+            CaseFlag(
+                label="Concern raised",
+                detail=f"{provider} raised a concern "
+                f"({note.get_concern_category_display().lower()}) on referral "
+                f"{note.referral.reference} on {day}.",
+                anchor=f"notes-{note.referral.reference}",
+                link="Read the concern",
+            )
+        ]
+    return flags
 
 
 @extend_schema_field(ReferralSerializer(many=True))

@@ -11,4 +11,5 @@ app_name = "referrals"
 urlpatterns = [
     path("<str:reference>/refer/", views.refer, name="refer"),
     path("<str:reference>/notice/", views.referral_notice, name="notice"),
+    path("referrals/<str:reference>/notes/", views.case_note, name="note"),
 ]

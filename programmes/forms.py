@@ -9,10 +9,20 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from accounts.models import User
 from base.clock import LONDON
 from base.limits import MAX_FREE_TEXT
 from base.widgets import GovUKDateInput
-from programmes.models import Appointment, Attendance, GroupSession, Programme
+from programmes.models import (
+    NOTE_MAX_LENGTH,
+    Appointment,
+    Attendance,
+    GroupSession,
+    Programme,
+    ProgrammeReport,
+    ReferralNote,
+)
+from programmes.rules import NoteRights
 from programmes.services import GroupOutcome
 
 TIME_PATTERN = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
@@ -379,3 +389,117 @@ class ReferralForm(forms.Form):
             f"{p.name}, {p.provider.name} ({p.get_kind_display().lower()}, "
             f"{p.sessions_required} session{'s' if p.sessions_required != 1 else ''})"
         )
+
+
+TOO_LONG = "The {what} must be {limit:,} characters or fewer (it has %(show_value)s)"
+
+
+class NoteForm(forms.Form):
+    """A note on a referral: the text, who may read it, and (providers) whether it is a concern.
+
+    Only the choices `rights` allows are offered (programmes/rules.py note_rights)."""
+
+    body = forms.CharField(
+        label="Note",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=f"Up to {NOTE_MAX_LENGTH:,} characters.",
+        error_messages={
+            "required": "Enter the note",
+            "max_length": TOO_LONG.format(what="note", limit=NOTE_MAX_LENGTH),
+        },
+    )
+    visibility = forms.ChoiceField(
+        label="Who may read it?",
+        choices=ReferralNote.Visibility.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose who may read the note"},
+    )
+    concern_category = forms.ChoiceField(
+        label="Is this a concern?",
+        help_text="A concern is sent to the referring officer and the force’s supervisors.",
+        choices=[("", "No, a note"), *ReferralNote.Category.choices],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args: Any, rights: NoteRights, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if len(rights.visibilities) == 1:
+            del self.fields["visibility"]
+            self.fixed_visibility = rights.visibilities[0]
+        else:
+            self.fields["visibility"].choices = [
+                (v, ReferralNote.Visibility(v).label) for v in rights.visibilities
+            ]
+            self.fixed_visibility = ""
+        if not rights.concern:
+            del self.fields["concern_category"]
+
+    def note(self) -> dict[str, str]:
+        """The cleaned note as the service takes it."""
+        data = self.cleaned_data
+        return {
+            "body": data["body"],
+            "visibility": data.get("visibility") or self.fixed_visibility,
+            "concern_category": data.get("concern_category", ""),
+        }
+
+
+class AssignForm(forms.Form):
+    """Who of the provider's staff works on the referral."""
+
+    assigned_to = forms.ModelChoiceField(
+        label="Caseworker",
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Nobody (unassigned)",
+        error_messages={"invalid_choice": "Choose one of your organisation’s caseworkers"},
+    )
+
+    def __init__(self, *args: Any, caseworkers: QuerySet[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = caseworkers
+        self.fields["assigned_to"].widget.attrs["class"] = "govuk-select"
+
+
+class ProgrammeReportForm(forms.Form):
+    """The end-of-programme report: outcome, a summary for the force, any onward referral."""
+
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=ProgrammeReport.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the outcome"},
+    )
+    summary = forms.CharField(
+        label="Summary for the force",
+        help_text="How the person took part and anything the force should know. "
+        f"Up to {NOTE_MAX_LENGTH:,} characters.",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": "Enter the summary for the force",
+            "max_length": TOO_LONG.format(what="summary", limit=NOTE_MAX_LENGTH),
+        },
+    )
+    onward_referral = forms.ChoiceField(
+        label="Onward referral",
+        choices=ProgrammeReport.Onward.choices,
+        initial=ProgrammeReport.Onward.NONE,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the onward referral, or none"},
+    )
+    onward_detail = forms.CharField(
+        label="Onward referral details (optional)",
+        help_text="For example, the service and when the first appointment is.",
+        required=False,
+        max_length=200,
+        error_messages={"max_length": TOO_LONG.format(what="details", limit=200)},
+    )
+
+    def __init__(self, *args: Any, outcomes: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [(o, ProgrammeReport.Outcome(o).label) for o in outcomes]
+        if len(outcomes) == 1:
+            self.fields["outcome"].initial = outcomes[0]

@@ -100,6 +100,16 @@ class Referral(models.Model):
     referred_at = models.DateTimeField(auto_now_add=True)
     decline_reason = models.TextField(blank=True)
     completed_on = models.DateField(null=True, blank=True)
+    # The provider's caseworker for the referral (services.referral_assign); its history is
+    # in ReferralAssignment.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # the inbox index referral_inbox_assigned starts with the provider
+    )
     # When the referral was declined, completed or withdrawn, and, when the force withdrew it,
     # what the provider is told (never the supervisor's rationale).
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -132,6 +142,12 @@ class Referral(models.Model):
             models.Index(
                 fields=["provider", "status", "completion_due", "reference"],
                 name="referral_inbox_completion",
+            ),
+            # The inbox's "My referrals" and "Unassigned" views: open referrals by caseworker.
+            models.Index(
+                fields=["provider", "assigned_to", "completion_due", "reference"],
+                condition=Q(status__in=OPEN_REFERRAL_STATUSES),
+                name="referral_inbox_assigned",
             ),
             # The inbox's "Ended" tab, the latest ending first.
             models.Index(
@@ -407,3 +423,118 @@ class Notification(models.Model):
             why = "the phone was off" if self.channel == self.Channel.SMS else "the inbox was full"
             return f"not delivered for 3 days ({why})"
         return self.get_failure_display() or "not sent"
+
+
+NOTE_MAX_LENGTH = 2000
+
+
+class ReferralNote(models.Model):
+    """A note on a referral by force or provider staff, read by the force only or by both.
+
+    A provider's note may be a concern (with a category), which the referring officer and the
+    force's supervisors are told of and which sits beside the breach on an escalation.
+    """
+
+    class Visibility(models.TextChoices):
+        FORCE = "force", "Force only"
+        SHARED = "shared", "Force and provider"
+
+    class Category(models.TextChoices):
+        SAFEGUARDING = "safeguarding", "Safeguarding"
+        BEHAVIOUR = "behaviour", "Behaviour in a session"
+        CIRCUMSTANCES = "circumstances", "Change of circumstances"
+        HEALTH = "health", "Health or wellbeing"
+        ENGAGEMENT = "engagement", "Not engaging"
+        OTHER = "other", "Other"
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="notes")
+    body = models.TextField(max_length=NOTE_MAX_LENGTH)
+    visibility = models.CharField(max_length=10, choices=Visibility.choices)
+    concern_category = models.CharField(
+        max_length=20, choices=Category.choices, blank=True, help_text="Set: a concern"
+    )
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The provider the author worked for, if any: a provider reads only its own side's notes.
+    written_for_provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["written_at", "id"]
+        indexes = [
+            models.Index(fields=["referral", "written_at"], name="note_referral"),
+            models.Index(
+                fields=["referral"], condition=~Q(concern_category=""), name="note_concern"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visibility__in=["force", "shared"]), name="note_visibility_known"
+            ),
+            # A concern is the provider's account, for the force: always readable by both.
+            models.CheckConstraint(
+                condition=Q(concern_category="") | Q(visibility="shared"),
+                name="note_concern_is_shared",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on {self.referral_id}"
+
+    @property
+    def is_concern(self) -> bool:
+        return bool(self.concern_category)
+
+
+class ReferralAssignment(models.Model):
+    """One assignment of a referral to a caseworker (or back to nobody): the history."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="assignments")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        indexes = [models.Index(fields=["referral", "assigned_at"], name="assignment_referral")]
+
+    def __str__(self) -> str:
+        return f"{self.referral_id} -> {self.assigned_to_id or '-'}"
+
+
+class ProgrammeReport(models.Model):
+    """The provider's end-of-programme report on a referral that completed or ended early."""
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed", "Completed the programme"
+        PARTLY = "partly", "Took part, did not finish"
+        DID_NOT_ENGAGE = "did_not_engage", "Did not engage"
+
+    class Onward(models.TextChoices):
+        NONE = "none", "No onward referral"
+        TREATMENT = "treatment", "Drug or alcohol treatment"
+        MENTAL_HEALTH = "mental_health", "Mental health service"
+        HOUSING = "housing", "Housing or welfare support"
+        OTHER = "other", "Other service"
+
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="report")
+    sessions_attended = models.PositiveSmallIntegerField()
+    sessions_required = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    summary = models.TextField(max_length=NOTE_MAX_LENGTH)
+    onward_referral = models.CharField(max_length=20, choices=Onward.choices, default="none")
+    onward_detail = models.CharField(max_length=200, blank=True)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    filed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Report on {self.referral_id}"

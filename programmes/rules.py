@@ -92,13 +92,21 @@ COMPLETE = "complete"  # record completion (services.referral_complete)
 RESCHEDULE = "reschedule"  # move an appointment (services.appointment_reschedule)
 CANCEL = "cancel"  # cancel an appointment (services.appointment_cancel)
 RECORD = "record"  # record or correct attendance (services.attendance_record)
+ASSIGN = "assign"  # give an open referral to a caseworker (services.referral_assign)
+REPORT = "report"  # file the end-of-programme report (services.programme_report_file)
 
 # Referrals taken on and not ended: the person may be booked and attend, flagged ones too
 # (while a supervisor decides, the provider keeps working with the person).
 OPEN_TO_BOOKINGS = frozenset({"accepted", "in_progress", "flagged"})
 
 
-def referral_actions(status: str, *, provider: bool) -> frozenset[str]:
+# Referrals whose programme is over, completed or ended early (withdrawn by the force): the
+# provider files its end-of-programme report on these.
+PROGRAMME_OVER = frozenset({"completed", "withdrawn"})
+OPEN_TO_ASSIGNMENT = frozenset({"new", "accepted", "in_progress", "flagged"})
+
+
+def referral_actions(status: str, *, provider: bool, reported: bool = False) -> frozenset[str]:
     """What a user may do next with a referral in `status`.
 
     `provider`: the user is staff of the provider that runs the referral's programme; nobody
@@ -106,11 +114,17 @@ def referral_actions(status: str, *, provider: bool) -> frozenset[str]:
 
     - accept, decline: a new referral;
     - book: accepted, in progress or flagged;
-    - complete: accepted or in progress (a flagged one waits for the supervisor's decision).
+    - complete: accepted or in progress (a flagged one waits for the supervisor's decision);
+    - assign: any open referral (new, accepted, in progress or flagged);
+    - report: completed or ended early (withdrawn), and no report filed yet (`reported`).
     """
     if not provider:
         return frozenset()
     actions = set()
+    if status in OPEN_TO_ASSIGNMENT:
+        actions.add(ASSIGN)
+    if status in PROGRAMME_OVER and not reported:
+        actions.add(REPORT)
     if status == "new":
         actions |= {ACCEPT, DECLINE}
     if status in OPEN_TO_BOOKINGS:
@@ -157,9 +171,76 @@ def provides(referral: Referral, user: User) -> bool:
     return user.is_provider_staff and user.provider_id == referral.programme.provider_id
 
 
-def referral_actions_for(referral: Referral, user: User) -> frozenset[str]:
-    """`referral_actions` for `user` and a referral (with its programme loaded)."""
-    return referral_actions(referral.status, provider=provides(referral, user))
+def referral_actions_for(
+    referral: Referral, user: User, *, reported: bool = False
+) -> frozenset[str]:
+    """`referral_actions` for `user` and a referral (with its programme loaded); the caller
+    says whether its end-of-programme report is filed, from what it has read."""
+    return referral_actions(referral.status, provider=provides(referral, user), reported=reported)
+
+
+# Notes on a referral: who may read one of each visibility, and what each side may write.
+FORCE_ONLY = "force"  # read by the force's staff only
+SHARED = "shared"  # read by the force's staff and the provider's
+
+
+@dataclass(frozen=True)
+class NoteRights:
+    """What a user may write on a referral: the visibilities a note may have, and whether a
+    note may be a concern. Nothing at all: the user may not write notes on it."""
+
+    visibilities: tuple[str, ...] = ()
+    concern: bool = False
+
+    @property
+    def may_write(self) -> bool:
+        return bool(self.visibilities)
+
+
+def note_rights(*, force: bool, provider: bool) -> NoteRights:
+    """What a user may write on a referral's notes.
+
+    `force`: staff of the case's force, who write notes for the force only or for both sides;
+    `provider`: staff of the referral's provider, who write for both (a note only they could
+    read would not reach the force) and may mark one as a concern, which the force is told of.
+    Nobody else writes notes.
+    """
+    if force:
+        return NoteRights(visibilities=(FORCE_ONLY, SHARED))
+    if provider:
+        return NoteRights(visibilities=(SHARED,), concern=True)
+    return NoteRights()
+
+
+def note_readable(visibility: str, *, force: bool, provider: bool) -> bool:
+    """Whether a note of `visibility` on a referral may be read: the force's staff read every
+    note; the referral's provider reads shared ones; nobody else reads any."""
+    return force or (provider and visibility == SHARED)
+
+
+def note_rights_for(referral: Referral, user: User) -> NoteRights:
+    """`note_rights` for `user` and a referral (with its case and programme loaded)."""
+    return note_rights(
+        force=user.is_force_staff and user.force_id == referral.case.force_id,
+        provider=provides(referral, user),
+    )
+
+
+# The outcomes an end-of-programme report may give, by how the referral ended.
+REPORT_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "completed": ("completed",),
+    "withdrawn": ("partly", "did_not_engage"),
+}
+
+
+def report_outcomes(status: str) -> tuple[str, ...]:
+    """The outcomes an end-of-programme report on a referral in `status` may give."""
+    return REPORT_OUTCOMES.get(status, ())
+
+
+def may_be_caseworker(user: User, referral: Referral) -> bool:
+    """Whether `user` may be given a referral: active staff of the provider that runs it."""
+    return user.is_active and provides(referral, user)
 
 
 def appointment_actions_for(

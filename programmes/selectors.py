@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.models import Case as Case_
 from django.db.models import (
     Count,
     F,
@@ -13,25 +14,30 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    When,
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Role, User
-from audit.services import audit_record
+from audit.services import audit_many, audit_record
 from base.paging import LIST_CAP
 from cases.models import Case, Force
 from cases.selectors import case_search, cases_visible_to, people_named
 from programmes import rules
 from programmes.models import (
+    OPEN_REFERRAL_STATUSES,
     Appointment,
     AppointmentChange,
     Attendance,
     GroupSession,
     Notification,
     Programme,
+    ProgrammeReport,
     Referral,
+    ReferralAssignment,
+    ReferralNote,
     ReferralStatus,
 )
 
@@ -95,7 +101,7 @@ def latest_notification_by_case(case_ids: Sequence[int]) -> dict[int, Notificati
 def referrals_for_case(case: Case) -> QuerySet[Referral]:
     """A case's referrals, newest first, with their programme and provider."""
     return (
-        case.referrals.select_related("programme__provider", "policy")
+        case.referrals.select_related("programme__provider", "policy", "report__filed_by")
         .prefetch_related(
             Prefetch(
                 "appointments",
@@ -127,23 +133,45 @@ def provider_referrals(user: User) -> QuerySet[Referral]:
     return Referral.objects.filter(provider_id=user.provider_id)
 
 
+# The caseworker views beside the status tabs: open referrals given to the user, and open
+# referrals given to nobody yet (index referral_inbox_assigned).
+CASEWORKER_TABS = ("mine", "unassigned")
+
+
+def _caseworker_filter(user: User, tab: str) -> Q:
+    """Which open referrals a caseworker view shows."""
+    given = Q(assigned_to_id=user.pk) if tab == "mine" else Q(assigned_to__isnull=True)
+    return given & Q(status__in=OPEN_REFERRAL_STATUSES)
+
+
 def provider_inbox_counts(user: User) -> dict[str, int]:
-    """How many of the provider's referrals are in each inbox tab, in one query. Each count
-    stops past LIST_CAP (base.paging), so a tab of 300,000 completed referrals costs no more
-    than one of a thousand; a count above LIST_CAP reads "more than LIST_CAP"."""
+    """How many of the provider's referrals are in each inbox tab and caseworker view, in one
+    query. Each count stops past LIST_CAP (base.paging), so a tab of 300,000 completed
+    referrals costs no more than one of a thousand; a count above LIST_CAP reads "more than
+    LIST_CAP"."""
+    keys = (*CASEWORKER_TABS, *INBOX_TABS)
     if not user.is_authenticated or not user.is_provider_staff:
-        return dict.fromkeys(INBOX_TABS, 0)
+        return dict.fromkeys(keys, 0)
     one_tab = (
         "(SELECT count(*) FROM (SELECT 1 FROM programmes_referral WHERE provider_id = %s "
-        "AND status = ANY(%s) LIMIT %s) AS tab)"
+        "AND status = ANY(%s) {given} LIMIT %s) AS tab)"
     )
+    selects: list[str] = []
     params: list = []
+    for tab in CASEWORKER_TABS:
+        if tab == "mine":
+            selects.append(one_tab.format(given="AND assigned_to_id = %s"))
+            params += [user.provider_id, list(OPEN_REFERRAL_STATUSES), user.pk, LIST_CAP + 1]
+        else:
+            selects.append(one_tab.format(given="AND assigned_to_id IS NULL"))
+            params += [user.provider_id, list(OPEN_REFERRAL_STATUSES), LIST_CAP + 1]
     for statuses in INBOX_TABS.values():
+        selects.append(one_tab.format(given=""))
         params += [user.provider_id, list(statuses), LIST_CAP + 1]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join([one_tab] * len(INBOX_TABS)), params)
+        cursor.execute("SELECT " + ", ".join(selects), params)
         counts = cursor.fetchone()
-    return dict(zip(INBOX_TABS, counts, strict=True))
+    return dict(zip(keys, counts, strict=True))
 
 
 # The deadline an inbox tab is ordered by: the first appointment's until the person has
@@ -154,9 +182,22 @@ TAB_DEADLINE = {
     "in_progress": "completion_due",
     "flagged": "completion_due",
     "completed": "completion_due",
+    "mine": "completion_due",
+    "unassigned": "completion_due",
 }
 # Tabs of referrals that have ended, the latest ending first (index referral_inbox_ended).
 TAB_ENDED = frozenset({"ended"})
+
+
+def _next_due() -> Case_:
+    """The deadline that matters for a referral of any status (as TAB_DEADLINE by status)."""
+    return Case_(
+        When(
+            status__in=[ReferralStatus.NEW, ReferralStatus.ACCEPTED],
+            then=F("first_appointment_due"),
+        ),
+        default=F("completion_due"),
+    )
 
 
 def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referral]:
@@ -167,11 +208,14 @@ def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referra
     matches the referral reference exactly, or the person's name as the case list does
     (cases.selectors.case_search, people_named).
     """
-    tab = tab if tab in INBOX_TABS else "new"
+    tab = tab if tab in INBOX_TABS or tab in CASEWORKER_TABS else "new"
+    shown = (
+        _caseworker_filter(user, tab) if tab in CASEWORKER_TABS else Q(status__in=INBOX_TABS[tab])
+    )
     referrals = (
         provider_referrals(user)
-        .filter(status__in=INBOX_TABS[tab])
-        .select_related("case__person", "programme")
+        .filter(shown)
+        .select_related("case__person", "programme", "assigned_to")
     )
     search = case_search(query)
     if search.problem:
@@ -182,18 +226,21 @@ def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referra
             named = people_named(search.text).values("pk")
             found = found.union(Referral.objects.filter(case__person__in=named).values("pk"))
         referrals = referrals.filter(pk__in=found)
-    # One index range per tab (referral_inbox_first / _completion / _ended).
+    # One index range per tab (referral_inbox_first / _completion / _ended / _assigned).
     if tab in TAB_ENDED:
         return referrals.order_by(F("ended_at").desc(nulls_last=True), "-reference")
     deadline = TAB_DEADLINE[tab]
-    return referrals.annotate(next_due=F(deadline)).order_by(deadline, "reference")
+    next_due = _next_due() if tab in CASEWORKER_TABS else F(deadline)
+    return referrals.annotate(next_due=next_due).order_by(deadline, "reference")
 
 
 def referral_get(*, user: User, reference: str) -> Referral:
     """One referral the user may see (force or provider), or 404 without saying if it exists."""
     referral = (
         referrals_visible_to(user)
-        .select_related("case__person", "programme__provider", "policy")
+        .select_related(
+            "case__person", "programme__provider", "policy", "assigned_to", "report__filed_by"
+        )
         .filter(reference=reference)
         .first()
     )
@@ -251,7 +298,9 @@ def appointments_with_attendance() -> Prefetch:
 def referral_list(user: User) -> QuerySet[Referral]:
     """Referrals the user may list, with the person and the programme; provider staff also get
     every appointment with its attendance history (the API shows them each)."""
-    referrals = referrals_visible_to(user).select_related("case__person", "programme__provider")
+    referrals = referrals_visible_to(user).select_related(
+        "case__person", "programme__provider", "report__filed_by", "assigned_to"
+    )
     if user.is_authenticated and user.is_provider_staff:
         referrals = referrals.prefetch_related(appointments_with_attendance())
     return referrals
@@ -344,3 +393,125 @@ def appointment_get(*, user: User, pk: int | str) -> Appointment:
     if appointment is None:
         raise Http404("No appointment found")
     return appointment
+
+
+# --- Notes and concerns, caseworkers, end-of-programme reports ------------------------------
+
+# The visibilities of note a provider reads (programmes/rules.py note_readable).
+PROVIDER_READS = tuple(
+    v
+    for v in (rules.FORCE_ONLY, rules.SHARED)
+    if rules.note_readable(v, force=False, provider=True)
+)
+
+
+def notes_visible_to(user: User) -> QuerySet[ReferralNote]:
+    """Notes the user may read: every note on their force's referrals; for provider staff,
+    the shared notes on referrals made to their provider, written by the force or by their own
+    provider (never another provider's); nothing for anyone else."""
+    if not user.is_authenticated:
+        return ReferralNote.objects.none()
+    if user.is_provider_staff:
+        return ReferralNote.objects.filter(
+            Q(written_for_provider__isnull=True) | Q(written_for_provider_id=user.provider_id),
+            referral__provider_id=user.provider_id,
+            visibility__in=PROVIDER_READS,
+        )
+    if user.is_force_staff:
+        return ReferralNote.objects.filter(referral__case__force_id=user.force_id)
+    return ReferralNote.objects.none()
+
+
+def notes_for(*, user: User, referral: Referral) -> list[ReferralNote]:
+    """The notes on a referral the user may read, newest first, with who wrote them."""
+    return list(
+        notes_visible_to(user)
+        .filter(referral=referral)
+        .select_related("written_by", "written_for_provider")
+        .order_by("-written_at", "-id")
+    )
+
+
+def notes_shown(*, user: User, referral: Referral) -> list[ReferralNote]:
+    """`notes_for`, for an endpoint that returns them: the read is audited, naming the person
+    (a disclosure to provider staff, a view for the force)."""
+    notes = notes_for(user=user, referral=referral)
+    audit_many(
+        user=user,
+        action="disclose" if user.is_provider_staff else "view",
+        object_type="programmes.referralnote",
+        rows=[(str(note.pk), referral.case.person_id) for note in notes],
+    )
+    return notes
+
+
+def concerns_for(referral: Referral) -> list[ReferralNote]:
+    """The concerns the provider raised on a referral, newest first (for the force)."""
+    return list(
+        referral.notes.exclude(concern_category="")
+        .select_related("written_by", "written_for_provider")
+        .order_by("-written_at", "-id")
+    )
+
+
+def open_concerns_by_case(case_ids: Sequence[int]) -> dict[int, ReferralNote]:
+    """Each of the cases' latest concern on a referral still open, by case id (one query)."""
+    latest = (
+        ReferralNote.objects.exclude(concern_category="")
+        .filter(referral__case_id__in=case_ids, referral__status__in=OPEN_REFERRAL_STATUSES)
+        .select_related("referral", "written_for_provider")
+        .annotate(for_case=F("referral__case_id"))
+        .order_by("referral__case_id", "-written_at", "-id")
+        .distinct("referral__case_id")
+    )
+    return {note.for_case: note for note in latest}
+
+
+def concern_recipients(referral: Referral) -> list[User]:
+    """Who is told of a concern: the referring officer and the force's supervisors (active,
+    with an email address), each once."""
+    return list(
+        User.objects.filter(
+            Q(pk=referral.referred_by_id)
+            | Q(role=Role.SUPERVISOR, force_id=referral.case.force_id),
+            is_active=True,
+        )
+        .exclude(email="")
+        .order_by("pk")
+    )
+
+
+def caseworkers_for(user: User) -> QuerySet[User]:
+    """The provider's active staff, who may be given its referrals; none for anyone else."""
+    if not user.is_authenticated or not user.is_provider_staff:
+        return User.objects.none()
+    return User.objects.filter(
+        role=Role.PROVIDER_STAFF, provider_id=user.provider_id, is_active=True
+    ).order_by("first_name", "last_name", "username")
+
+
+def assignment_history(referral: Referral) -> list[ReferralAssignment]:
+    """Every assignment of a referral, oldest first, with who assigned whom."""
+    return list(
+        referral.assignments.select_related("assigned_to", "assigned_by").order_by(
+            "assigned_at", "id"
+        )
+    )
+
+
+def report_for(referral: Referral) -> ProgrammeReport | None:
+    """The referral's end-of-programme report, with who filed it, or None."""
+    return ProgrammeReport.objects.select_related("filed_by").filter(referral=referral).first()
+
+
+def report_of(referral: Referral) -> ProgrammeReport | None:
+    """The referral's report (loaded with it by select_related), or None."""
+    try:
+        return referral.report
+    except ProgrammeReport.DoesNotExist:
+        return None
+
+
+def user_named(username: str) -> User | None:
+    """The user with this username, or None; whether they may be given work is the rules'."""
+    return User.objects.filter(username=username).first()

@@ -12,8 +12,16 @@ from base.api import TextField
 from base.clock import LONDON
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
-from programmes.models import Appointment, AppointmentChange, Attendance, Programme, Referral
-from programmes.selectors import group_sessions_for_provider, programmes_visible_to
+from programmes.models import (
+    Appointment,
+    AppointmentChange,
+    Attendance,
+    Programme,
+    ProgrammeReport,
+    Referral,
+    ReferralNote,
+)
+from programmes.selectors import group_sessions_for_provider, programmes_visible_to, report_of
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -37,11 +45,44 @@ class ReferralProgrammeSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "provider"]
 
 
+class ProgrammeReportSerializer(serializers.ModelSerializer):
+    """The provider's end-of-programme report on a referral."""
+
+    filed_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ProgrammeReport
+        fields = [
+            "sessions_attended",
+            "sessions_required",
+            "outcome",
+            "summary",
+            "onward_referral",
+            "onward_detail",
+            "filed_by",
+            "filed_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_field(ProgrammeReportSerializer(allow_null=True))
+class ReportField(serializers.Field):
+    """The referral's end-of-programme report, or null while none is filed (read-only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, referral: Referral) -> dict[str, Any] | None:
+        report = report_of(referral)
+        return ProgrammeReportSerializer(report).data if report is not None else None
+
+
 class ReferralSerializer(serializers.ModelSerializer):
-    """A referral as the referring force sees it."""
+    """A referral as the referring force sees it, with the provider's end-of-programme report."""
 
     case = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     programme = ReferralProgrammeSerializer(read_only=True)
+    report = ReportField()
 
     class Meta:
         model = Referral
@@ -56,6 +97,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "referred_at",
             "ended_at",
             "updated_at",
+            "report",
         ]
         read_only_fields = fields
 
@@ -198,6 +240,12 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
     person = ReferralPersonSerializer(source="case.person", read_only=True)
     programme = ProviderProgrammeSerializer(read_only=True)
     appointments = AppointmentSerializer(many=True, read_only=True)
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="The caseworker's username, or null while unassigned.",
+    )
+    report = ReportField()
 
     class Meta:
         model = Referral
@@ -215,7 +263,9 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
             "end_reason",
             "referred_at",
             "updated_at",
+            "assigned_to",
             "appointments",
+            "report",
         ]
         read_only_fields = fields
 
@@ -396,3 +446,84 @@ class CompletionSerializer(serializers.Serializer):
     completed_on = serializers.DateField(
         help_text="YYYY-MM-DD, not in the future; the required sessions must be attended."
     )
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    """A note on a referral: who wrote it (and for which provider), who may read it, and
+    whether it is a concern."""
+
+    referral = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    written_by = serializers.StringRelatedField()
+    written_for_provider = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        help_text="The provider the author works for; null for the force's staff.",
+    )
+
+    class Meta:
+        model = ReferralNote
+        fields = [
+            "id",
+            "referral",
+            "body",
+            "visibility",
+            "concern_category",
+            "written_by",
+            "written_for_provider",
+            "written_at",
+        ]
+        read_only_fields = fields
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    """A note to add: the text, who may read it, and (providers only) a concern's category."""
+
+    body = TextField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The note, up to 2,000 characters.",
+        error_messages={"required": "Enter the note."},
+    )
+    visibility = serializers.ChoiceField(
+        choices=ReferralNote.Visibility.choices,
+        required=False,
+        help_text="force: the force's staff only; shared: the force and the provider. "
+        "Providers' notes are always shared. Left out: force only for the force's staff.",
+    )
+    concern_category = TextField(
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text="Providers only: mark the note as a concern, one of "
+        + ", ".join(ReferralNote.Category.values)
+        + ". The referring officer and the force's supervisors are told.",
+    )
+
+
+class AssignmentSerializer(serializers.Serializer):
+    """Who of the provider's staff works on the referral."""
+
+    assigned_to = TextField(
+        allow_null=True,
+        help_text="The caseworker's username (staff of your provider), or null to unassign.",
+        error_messages={"required": "Give the caseworker's username, or null to unassign."},
+    )
+
+
+class ReportFileSerializer(serializers.Serializer):
+    """The end-of-programme report to file."""
+
+    outcome = serializers.ChoiceField(
+        choices=ProgrammeReport.Outcome.choices,
+        help_text="completed (a completed referral); partly or did_not_engage (one that ended).",
+    )
+    summary = TextField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="For the force, up to 2,000 characters.",
+        error_messages={"required": "Enter the summary for the force."},
+    )
+    onward_referral = serializers.ChoiceField(
+        choices=ProgrammeReport.Onward.choices, required=False, default="none"
+    )
+    onward_detail = TextField(allow_blank=True, required=False, default="", trim_whitespace=False)

@@ -25,17 +25,23 @@ from cases.services import (
 )
 from programmes import rules
 from programmes.models import (
+    NOTE_MAX_LENGTH,
     Appointment,
     AppointmentChange,
     Attendance,
     GroupSession,
     Programme,
+    ProgrammeReport,
     Referral,
+    ReferralAssignment,
+    ReferralNote,
     ReferralStatus,
     ReferralStatusChange,
 )
 from programmes.notifications import (
+    OutboxMessage,
     officer_told_referral_declined,
+    outbox_queue,
     provider_told_referral_ended,
 )
 from programmes.rules import (
@@ -44,6 +50,7 @@ from programmes.rules import (
     counts_as_attended,
     referral_can_transition,
 )
+from programmes.selectors import concern_recipients
 
 
 def referral_create(*, case: Case, programme: Programme, by: User) -> Referral:
@@ -735,3 +742,226 @@ def attended_sessions(referral: Referral) -> int:
     ).values_list("outcome", flat=True)
     late_ok = referral.policy.late_counts_as_attended
     return sum(counts_as_attended(o, late_counts_as_attended=late_ok) for o in outcomes)
+
+
+# --- Between force and provider: notes and concerns, caseworkers, end-of-programme reports ---
+
+
+def _text(text: str, *, what: str, field: str, limit: int = NOTE_MAX_LENGTH) -> str:
+    """Free text, stripped; empty or over `limit` characters is refused, saying which."""
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(f"Enter the {what}.", field=field)
+    if len(text) > limit:
+        raise DomainError(
+            f"The {what} must be {limit:,} characters or fewer (it has {len(text):,}): "
+            "shorten it, or split it into two.",
+            field=field,
+        )
+    return text
+
+
+def note_add(
+    *,
+    referral: Referral,
+    by: User,
+    body: str,
+    visibility: str | None = None,
+    concern_category: str = "",
+) -> ReferralNote:
+    """Add a note to a referral, read by the force only or by both sides (rules.note_rights).
+
+    A provider's note may be a concern with a category: the referring officer and the force's
+    supervisors are sent a message through the outbox (after commit), the case list marks the
+    case, and the concern sits beside the breach on an escalation. `visibility` None: the
+    first the writer may choose (force only for the force's staff, shared for the provider's).
+    """
+    can = rules.note_rights_for(referral, by)
+    if not can.may_write:
+        raise DomainError(
+            "Only the force or the programme's provider can do this.", code="forbidden"
+        )
+    body = _text(body, what="note", field="body")
+    visibility = visibility or can.visibilities[0]
+    if visibility not in can.visibilities:
+        labels = " or ".join(ReferralNote.Visibility(v).label.lower() for v in can.visibilities)
+        raise DomainError(f"Choose who may read the note: {labels}.", field="visibility")
+    if concern_category:
+        if not can.concern:
+            raise DomainError(
+                "Only the programme's provider raises concerns: add a note instead.",
+                field="concern_category",
+            )
+        if concern_category not in ReferralNote.Category.values:
+            choices = ", ".join(label.lower() for label in ReferralNote.Category.labels)
+            raise DomainError(f"Choose the kind of concern: {choices}.", field="concern_category")
+    with transaction.atomic():
+        referral = referral_lock(referral)
+        note = ReferralNote(
+            referral=referral,
+            body=body,
+            visibility=visibility,
+            concern_category=concern_category,
+            written_by=by,
+            written_for_provider_id=by.provider_id if by.is_provider_staff else None,
+        )
+        note.full_clean()
+        note.save()
+        if visibility == rules.SHARED:
+            _touch(referral)  # provider systems following updated_since see it
+        audit_record(
+            user=by,
+            action="create",
+            obj=note,
+            person_id=referral.case.person_id,
+            # Not the text: the audit log outlives the personal data a note may hold.
+            changes={
+                "after": {
+                    "referral": referral.reference,
+                    "visibility": visibility,
+                    "concern": concern_category,
+                }
+            },
+        )
+        if concern_category:
+            _tell_force_of_concern(note, referral)
+    return note
+
+
+def _tell_force_of_concern(note: ReferralNote, referral: Referral) -> None:
+    """Queue a message to the referring officer and the force's supervisors (once each)."""
+    category = note.get_concern_category_display().lower()
+    provider = referral.programme.provider.name
+    messages = [
+        OutboxMessage(
+            kind="concern_raised",
+            channel="email",
+            recipient=recipient.email,
+            subject=f"Concern raised on referral {referral.reference}",
+            # No name or detail of the person: the message leaves the system by email.
+            body=(
+                f"{provider} raised a concern ({category}) on referral {referral.reference} "
+                f"(case {referral.case.reference}). Sign in to read it on the case page."
+            ),
+            dedupe_key=f"concern:{note.pk}:{recipient.pk}",
+            referral_id=referral.pk,
+        )
+        for recipient in concern_recipients(referral)
+    ]
+    outbox_queue(messages, now=timezone.now())
+
+
+def caseworker_refused(referral: Referral) -> DomainError:
+    """The refusal of a caseworker who is not active staff of the referral's provider."""
+    return DomainError(
+        f"Choose a caseworker of {referral.programme.provider.name}: only its programme staff "
+        "can be given its referrals.",
+        field="assigned_to",
+    )
+
+
+def referral_assign(*, referral: Referral, by: User, to: User | None) -> Referral:
+    """Give an open referral to a caseworker of its provider, or to nobody (`to` None).
+
+    The provider's staff assign and reassign; the caseworker must be active staff of the same
+    provider. Each change adds a row to the assignment history; assigning the caseworker it
+    already has changes nothing.
+    """
+    _require_provider(by, referral)
+    if to is not None and not rules.may_be_caseworker(to, referral):
+        raise caseworker_refused(referral)
+    with transaction.atomic():
+        referral = referral_lock(referral)
+        if rules.ASSIGN not in rules.referral_actions_for(referral, by):
+            raise IllegalTransition(
+                f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
+                "only an open referral can be given to a caseworker."
+            )
+        before = referral.assigned_to_id
+        after = to.pk if to is not None else None
+        if before == after:
+            return referral
+        referral.assigned_to = to
+        referral.save(update_fields=["assigned_to", "updated_at"])
+        ReferralAssignment.objects.create(referral=referral, assigned_to=to, assigned_by=by)
+        audit_record(
+            user=by,
+            action="change",
+            obj=referral,
+            object_id=referral.reference,
+            person_id=referral.case.person_id,
+            changes={"before": {"assigned_to": before}, "after": {"assigned_to": after}},
+        )
+    return referral
+
+
+def programme_report_file(
+    *,
+    referral: Referral,
+    by: User,
+    outcome: str,
+    summary: str,
+    onward_referral: str = ProgrammeReport.Onward.NONE,
+    onward_detail: str = "",
+) -> ProgrammeReport:
+    """File the end-of-programme report on a referral that completed or ended early.
+
+    The sessions attended and required are counted here, from the attendance on record, so
+    the report agrees with the referral. Filed once; the force sees it on the case page, in
+    the case's timeline and in the supervisor's printable summary.
+    """
+    _require_provider(by, referral)
+    summary = _text(summary, what="summary for the force", field="summary")
+    onward_detail = (onward_detail or "").strip()
+    if onward_referral not in ProgrammeReport.Onward.values:
+        raise DomainError("Choose the onward referral, or none.", field="onward_referral")
+    if len(onward_detail) > 200:
+        raise DomainError(
+            "The onward referral's details must be 200 characters or fewer.",
+            field="onward_detail",
+        )
+    with transaction.atomic():
+        referral = referral_lock(referral)
+        reported = ProgrammeReport.objects.filter(referral=referral).exists()
+        if rules.REPORT not in rules.referral_actions_for(referral, by, reported=reported):
+            if reported:
+                raise IllegalTransition(
+                    f"The end-of-programme report on referral {referral.reference} is filed "
+                    "already."
+                )
+            raise IllegalTransition(
+                f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
+                "the end-of-programme report is filed once it completes or ends."
+            )
+        allowed = rules.report_outcomes(referral.status)
+        if outcome not in allowed:
+            labels = " or ".join(ProgrammeReport.Outcome(o).label.lower() for o in allowed)
+            raise DomainError(f"Choose the outcome: {labels}.", field="outcome")
+        report = ProgrammeReport(
+            referral=referral,
+            sessions_attended=attended_sessions(referral),
+            sessions_required=referral.programme.sessions_required,
+            outcome=outcome,
+            summary=summary,
+            onward_referral=onward_referral,
+            onward_detail=onward_detail,
+            filed_by=by,
+        )
+        report.full_clean()
+        report.save()
+        _touch(referral)
+        audit_record(
+            user=by,
+            action="create",
+            obj=report,
+            person_id=referral.case.person_id,
+            changes={
+                "after": {
+                    "referral": referral.reference,
+                    "outcome": outcome,
+                    "sessions_attended": report.sessions_attended,
+                    "onward_referral": onward_referral,
+                }
+            },
+        )
+    return report

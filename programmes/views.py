@@ -38,6 +38,8 @@ from programmes.models import (
 )
 
 INBOX_TAB_LABELS = {
+    "mine": "My referrals",
+    "unassigned": "Unassigned",
     "new": "New",
     "accepted": "Accepted",
     "in_progress": "In progress",
@@ -183,7 +185,11 @@ def _render_referral(
     appointments = [
         _with_history(a, request.user, now) for a in selectors.appointments_for(referral)
     ]
+    report = selectors.report_for(referral)
     context = {
+        "notes": selectors.notes_for(user=request.user, referral=referral),
+        "report": report,
+        "assignments": selectors.assignment_history(referral),
         "referral": referral,
         "person": referral.case.person,
         "appointments": appointments,
@@ -195,7 +201,7 @@ def _render_referral(
         "completion_due_state": _due_state(referral.completion_due, now)
         if referral.status in OPEN_REFERRAL_STATUSES
         else "",
-        "actions": rules.referral_actions_for(referral, request.user),
+        "actions": rules.referral_actions_for(referral, request.user, reported=report is not None),
         "page_errors": errors or [],
     }
     return render(
@@ -549,7 +555,116 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _note_page(request: HttpRequest, referral: Referral, *, back: str) -> HttpResponse:
+    """Add a note (or, for the provider, a concern) to a referral; both sides' pages."""
+    rights = rules.note_rights_for(referral, request.user)
+    form = forms.NoteForm(_posted(request), rights=rights)
+    if request.method == "POST" and form.is_valid():
+        try:
+            note = services.note_add(referral=referral, by=request.user, **form.note())
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            if note.is_concern:
+                messages.success(
+                    request, "Concern raised: the referring officer and supervisors are told"
+                )
+            else:
+                messages.success(request, f"Note added ({note.get_visibility_display().lower()})")
+            return redirect(back + "#notes")
+    return render(
+        request,
+        "programmes/note_form.html",
+        {"referral": referral, "form": form, "back": back, "rights": rights},
+        status=400 if form.errors else 200,
+    )
+
+
+@provider_staff_required
+def note_add(request: HttpRequest, reference: str) -> HttpResponse:
+    """The provider adds a note the force reads too, or raises a concern."""
+    referral = _referral(request, reference)
+    return _note_page(request, referral, back=_detail_url(referral))
+
+
+@provider_staff_required
+def referral_assign(request: HttpRequest, reference: str) -> HttpResponse:
+    """Give the referral to a caseworker of the provider, or take it back to unassigned."""
+    referral = _referral(request, reference)
+    form = forms.AssignForm(
+        _posted(request),
+        caseworkers=selectors.caseworkers_for(request.user),
+        initial={"assigned_to": referral.assigned_to_id},
+    )
+    if request.method == "POST" and form.is_valid():
+        to = form.cleaned_data["assigned_to"]
+        try:
+            services.referral_assign(referral=referral, by=request.user, to=to)
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            messages.success(
+                request, f"Referral given to {to}" if to else "Referral is now unassigned"
+            )
+            return redirect(_detail_url(referral))
+    return render(
+        request,
+        "programmes/assign_form.html",
+        {
+            "referral": referral,
+            "form": form,
+            "assignments": selectors.assignment_history(referral),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@provider_staff_required
+def programme_report(request: HttpRequest, reference: str) -> HttpResponse:
+    """File the end-of-programme report once the referral has completed or ended."""
+    referral = _referral(request, reference)
+    reported = selectors.report_for(referral) is not None
+    if rules.REPORT not in rules.referral_actions_for(referral, request.user, reported=reported):
+        messages.info(
+            request,
+            "The end-of-programme report is filed already"
+            if reported
+            else "The end-of-programme report is filed once the referral completes or ends",
+        )
+        return redirect(_detail_url(referral))
+    form = forms.ProgrammeReportForm(
+        _posted(request), outcomes=rules.report_outcomes(referral.status)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.programme_report_file(referral=referral, by=request.user, **form.cleaned_data)
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            messages.success(request, "Report filed: the force sees it on the case")
+            return redirect(_detail_url(referral, "#report"))
+    return render(
+        request,
+        "programmes/report_form.html",
+        {
+            "referral": referral,
+            "form": form,
+            "attended": services.attended_sessions(referral),
+            "required": referral.programme.sessions_required,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 # --- The officer's referral, from the case page -----------------------------------------
+
+
+@force_staff_required
+def case_note(request: HttpRequest, reference: str) -> HttpResponse:
+    """Force staff add a note to one of their force's referrals, for the force or both."""
+    referral = selectors.referral_shown(user=request.user, reference=reference)
+    back = reverse("cases:detail", args=[referral.case.reference])
+    return _note_page(request, referral, back=back)
 
 
 @force_staff_required

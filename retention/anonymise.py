@@ -20,7 +20,8 @@ Batch by batch (BATCH_SIZE people by id, each batch its own transaction):
      its constraint needs), the crime reference is blanked;
    - free text that may name or describe the person (offer notes, status-change reasons,
      override reasons, decline reasons, attendance reasons, reasons an appointment was moved
-     or cancelled, escalation rationales) becomes ERASED_TEXT when it held anything; the
+     or cancelled, escalation rationales, notes on referrals, end-of-programme reports'
+     summaries and onward referral details) becomes ERASED_TEXT when it held anything; the
      eligibility inputs keep the birth year only;
    - the outbox's copies of the person's email or phone number are blanked;
    - one audit row per person, action "erase", with the cases and the retention that applied.
@@ -191,6 +192,15 @@ attendance AS (
     FROM programmes_appointment a, referrals
     WHERE t.appointment_id = a.id AND a.referral_id = referrals.id
       AND (t.reason <> '' OR t.correction_reason <> '')
+),
+notes AS (
+    UPDATE programmes_referralnote n SET body = %(erased)s
+    FROM referrals WHERE n.referral_id = referrals.id AND n.body <> ''
+),
+reports AS (
+    UPDATE programmes_programmereport p
+    SET summary = {_erase("p.summary")}, onward_detail = {_erase("p.onward_detail")}
+    FROM referrals WHERE p.referral_id = referrals.id
 ),
 appointment_changes AS (
     UPDATE programmes_appointmentchange m SET reason = %(erased)s

@@ -40,7 +40,9 @@ from programmes.models import (
     AppointmentChange,
     Attendance,
     Notification,
+    ProgrammeReport,
     Referral,
+    ReferralNote,
     ReferralStatusChange,
 )
 
@@ -61,6 +63,8 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Appointments", Appointment, "referral__case__person"),
     ("Appointments moved or cancelled", AppointmentChange, "appointment__referral__case__person"),
     ("Attendance", Attendance, "appointment__referral__case__person"),
+    ("Notes and concerns on referrals", ReferralNote, "referral__case__person"),
+    ("End-of-programme reports", ProgrammeReport, "referral__case__person"),
     ("Escalations to a supervisor", Escalation, "referral__case__person"),
     ("Messages sent", Notification, "referral__case__person"),
 )

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, Role, User, hash_token
 from audit.models import AuditEvent
-from cases.models import Case, EligibilityDecision, Offer, Person
+from cases.models import Case, CaseAssignment, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
 from cases.views import PERSON_TOKEN_SALT
 from escalations.models import Escalation
@@ -50,11 +50,15 @@ from programmes.models import (
     GroupSession,
     Notification,
     Programme,
+    ProgrammeReport,
     Referral,
+    ReferralAssignment,
+    ReferralNote,
 )
 from programmes.services import (
     appointment_book,
     group_session_create,
+    note_add,
     referral_accept,
     referral_create,
 )
@@ -133,7 +137,7 @@ class Expect:
 LIST_QUERIES = ("", "?q={other_family_name}", "?q={other_case}", "?q={other_referral}")
 INBOX_QUERIES = tuple(
     f"?tab={tab}{q}"
-    for tab in ("new", "accepted", "in_progress", "flagged", "completed")
+    for tab in ("mine", "unassigned", "new", "accepted", "in_progress", "flagged", "completed")
     for q in ("", "&q={other_family_name}", "&q={other_referral}")
 )
 PERSON_SEARCH = "?given_name={given_name}&family_name={family_name}&date_of_birth={date_of_birth}"
@@ -219,6 +223,18 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERENCE,
         calls=(GET, Call("post", body={"programme": "{programme}"})),
     ),
+    "cases:assign": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"assigned_to": "{own_officer_pk}"})),
+    ),
+    "referrals:note": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERRAL,
+        calls=(GET, Call("post", body={"body": "Matrix note", "visibility": "force"})),
+    ),
     "cases:close": Expect(
         "page", FORCE_STAFF, args=REFERENCE, calls=(Call("post", body={"reason": "Test"}),)
     ),
@@ -293,6 +309,26 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERRAL,
         calls=(GET, Call("post", body={"completed_on_day": "1"})),
     ),
+    "programmes:note": Expect(
+        "page",
+        PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(GET, Call("post", body={"body": "Matrix note", "concern_category": "other"})),
+    ),
+    "programmes:assign": Expect(
+        "page",
+        PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(GET, Call("post", body={"assigned_to": "{own_staff_pk}"})),
+        personal=GET,
+    ),
+    "programmes:report": Expect(
+        "page",
+        PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(GET, Call("post", body={"outcome": "completed", "summary": "Matrix"})),
+        note="an open referral: both are sent back to the referral, which says why",
+    ),
     "programmes:sessions": Expect("page", PROVIDER_STAFF, shows="session_location"),
     "programmes:session_create": Expect("page", PROVIDER_STAFF),
     "programmes:session": Expect(
@@ -341,6 +377,12 @@ DECLARATIONS: dict[str, Expect] = {
         args=REFERENCE,
         calls=(Call("post", body={"response": "accepted", "consent_given": True}),),
     ),
+    "case-assignment": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(Call("post", body={"assigned_to": "{own_officer}"}),),
+    ),
     "referral-list": Expect(
         "api",
         FORCE_STAFF | PROVIDER_STAFF,
@@ -364,6 +406,27 @@ DECLARATIONS: dict[str, Expect] = {
         PROVIDER_STAFF,
         args=REFERRAL,
         calls=(Call("post", body={"completed_on": date.today().isoformat()}),),
+    ),
+    "referral-notes": Expect(
+        "api",
+        FORCE_STAFF | PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(GET, Call("post", body={"body": "Matrix note"})),
+        shows="note",
+        personal=GET,
+    ),
+    "referral-assignment": Expect(
+        "api",
+        PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(Call("post", body={"assigned_to": "{own_staff}"}),),
+    ),
+    "referral-report": Expect(
+        "api",
+        PROVIDER_STAFF,
+        args=REFERRAL,
+        calls=(Call("post", body={"outcome": "completed", "summary": "Matrix"}),),
+        note="an open referral: 409",
     ),
     "programme-list": Expect("api", SIGNED_IN, shows="programme_name"),
     "appointment-detail": Expect(
@@ -539,6 +602,7 @@ class Org:
             "session_location": self.session.location,
             "token_name": self.token_name,
             "programme_name": self.programme.name,
+            "note": self.values["note"],
         }
 
 
@@ -667,6 +731,12 @@ def _finish_side(code: str, side: dict[str, Any]) -> Org:
         location=f"{side['label']} community hall",
     )
     booking = appointment_book(referral=referral, by=staff, group_session=session)
+    note_add(
+        referral=referral,
+        by=staff,
+        body=f"{side['label']} note marker",
+        concern_category="behaviour",
+    )
     token_name = f"{side['label']} integration"
     token, _ = ApiToken.issue(user=officer, name=token_name)
     org = Org(
@@ -710,6 +780,12 @@ def _finish_side(code: str, side: dict[str, Any]) -> Org:
         "session_location": session.location,
         "token_name": token_name,
         "programme_name": programme.name,
+        "label": side["label"],
+        "note": f"{side['label']} note marker",
+        "staff": staff.username,
+        "staff_pk": str(staff.pk),
+        "officer": officer.username,
+        "officer_pk": str(officer.pk),
     }
     return org
 
@@ -829,13 +905,25 @@ def snapshot() -> dict[str, Any]:
     models = (Person, Case, Offer, EligibilityDecision, Referral, Appointment, Attendance)
     state: dict[str, Any] = {
         model.__name__: model.objects.count()
-        for model in (*models, GroupSession, Escalation, ApiToken, Notification)
+        for model in (
+            *models,
+            GroupSession,
+            Escalation,
+            ApiToken,
+            Notification,
+            ReferralNote,
+            ReferralAssignment,
+            ProgrammeReport,
+            CaseAssignment,
+        )
     }
     state["audited writes"] = AuditEvent.objects.exclude(action__in=READS).count()
-    state["cases"] = list(Case.objects.order_by("pk").values_list("pk", "status", "outcome"))
+    state["cases"] = list(
+        Case.objects.order_by("pk").values_list("pk", "status", "outcome", "assigned_to")
+    )
     state["referrals"] = list(
         Referral.objects.order_by("pk").values_list(
-            "pk", "status", "updated_at", "first_appointment_due", "completion_due"
+            "pk", "status", "updated_at", "first_appointment_due", "completion_due", "assigned_to"
         )
     )
     state["appointments"] = list(

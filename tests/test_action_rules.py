@@ -35,15 +35,21 @@ from programmes.rules import (
 # The case's status: what an officer may do, and what a supervisor may do while the latest
 # eligibility decision is open and an offer waits for its answer.
 CASE_ACTIONS: dict[str, tuple[set[str], set[str]]] = {
-    "logged": ({"check", "correct"}, {"check", "correct"}),
-    "ineligible": ({"check", "close", "correct"}, {"check", "close", "override", "correct"}),
-    "eligible": ({"check", "offer", "correct"}, {"check", "offer", "override", "correct"}),
-    "offered": ({"offer", "correct"}, {"offer", "correct"}),
-    "accepted": ({"refer", "correct"}, {"refer", "correct"}),
-    "referred": ({"correct"}, {"correct"}),
-    "in_programme": ({"correct"}, {"correct"}),
-    "awaiting_supervisor": ({"correct"}, {"correct"}),
-    "closed": (set(), set()),
+    "logged": ({"check", "correct", "assign"}, {"check", "correct", "assign"}),
+    "ineligible": (
+        {"check", "close", "correct", "assign"},
+        {"check", "close", "override", "correct", "assign"},
+    ),
+    "eligible": (
+        {"check", "offer", "correct", "assign"},
+        {"check", "offer", "override", "correct", "assign"},
+    ),
+    "offered": ({"offer", "correct", "assign"}, {"offer", "correct", "assign"}),
+    "accepted": ({"refer", "correct", "assign"}, {"refer", "correct", "assign"}),
+    "referred": ({"correct", "assign"}, {"correct", "assign"}),
+    "in_programme": ({"correct", "assign"}, {"correct", "assign"}),
+    "awaiting_supervisor": ({"correct", "assign"}, {"correct", "assign"}),
+    "closed": (set(), set()),  # nothing more to do: not even a change of officer
 }
 
 
@@ -98,13 +104,13 @@ def test_nobody_outside_the_case_force_may_do_anything_with_it(status: str) -> N
 
 # The referral's status: what staff of the provider running its programme may do there.
 REFERRAL_ACTIONS: dict[str, set[str]] = {
-    "new": {"accept", "decline"},
-    "accepted": {"book", "complete"},
-    "in_progress": {"book", "complete"},
-    "flagged": {"book"},  # the person may still attend while a supervisor decides
+    "new": {"accept", "decline", "assign"},
+    "accepted": {"book", "complete", "assign"},
+    "in_progress": {"book", "complete", "assign"},
+    "flagged": {"book", "assign"},  # the person may still attend while a supervisor decides
     "declined": set(),
-    "completed": set(),
-    "withdrawn": set(),
+    "completed": {"report"},  # the end-of-programme report, until it is filed
+    "withdrawn": {"report"},  # ended early
 }
 
 
@@ -115,6 +121,13 @@ def test_the_referral_table_lists_every_status() -> None:
 @pytest.mark.parametrize("status", REFERRAL_ACTIONS)
 def test_the_provider_may_do_what_the_referral_status_allows(status: str) -> None:
     assert referral_actions(status, provider=True) == REFERRAL_ACTIONS[status]
+
+
+@pytest.mark.parametrize("status", REFERRAL_ACTIONS)
+def test_once_its_report_is_filed_a_referral_offers_no_second_one(status: str) -> None:
+    assert referral_actions(status, provider=True, reported=True) == (
+        REFERRAL_ACTIONS[status] - {"report"}
+    )
 
 
 @pytest.mark.parametrize("status", REFERRAL_ACTIONS)
@@ -237,8 +250,19 @@ def test_case_actions_for_reads_the_role_and_the_force_of_the_case() -> None:
     def actions(someone: User) -> frozenset[str]:
         return case_actions_for(case, someone, decision=decision)
 
-    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close", "correct"}
-    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override", "correct"}
+    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {
+        "check",
+        "close",
+        "correct",
+        "assign",
+    }
+    assert actions(user(Role.SUPERVISOR, force=TVP)) == {
+        "check",
+        "close",
+        "override",
+        "correct",
+        "assign",
+    }
     assert actions(user(Role.SUPERVISOR, force=DUR)) == frozenset()
     assert actions(user(Role.ANALYST, force=TVP)) == frozenset()
     assert actions(user(Role.PROVIDER_STAFF, provider=TVP)) == frozenset()
@@ -269,6 +293,7 @@ def test_referral_actions_for_reads_the_provider_of_the_programme() -> None:
     assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=TVP)) == {
         "book",
         "complete",
+        "assign",
     }
     assert referral_actions_for(referral, user(Role.PROVIDER_STAFF, provider=DUR)) == frozenset()
     assert referral_actions_for(referral, user(Role.SUPERVISOR, force=TVP)) == frozenset()

@@ -241,9 +241,11 @@ def test_provider_sees_only_its_referrals_without_offence_or_police_details(db: 
         "updated_at",
         "decline_reason",
         "completed_on",
+        "assigned_to",
         "ended_at",
         "end_reason",
         "appointments",
+        "report",
     }
     assert row["person"]["family_name"] == person.family_name
     assert "pnc_id" not in row["person"]

@@ -22,6 +22,7 @@ from base.clock import london_date
 from base.errors import DomainError
 from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePolicy
 from cases.services import (
+    case_assign,
     case_close_ineligible,
     case_correct,
     eligibility_check,
@@ -32,7 +33,7 @@ from escalations.models import Escalation
 from escalations.services import escalation_decide
 from programmes import services as provider
 from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatus
-from programmes.rules import ENDED
+from programmes.rules import ENDED, report_outcomes
 from programmes.services import GroupOutcome, referral_create
 from tests import factories
 from tests.test_action_rules import CASE_ACTIONS, REFERRAL_ACTIONS
@@ -115,6 +116,7 @@ def case_page_offers(client: Client, case: Case) -> set[str]:
         "close": f'action="{base}close/"',
         "offer": f'href="{base}offer/"',
         "refer": f'href="{base}refer/"',
+        "assign": f'href="{base}officer/"',
         "correct": f'href="{base}correct/"',
     }
     return {action for action, control in controls.items() if control in html}
@@ -127,6 +129,7 @@ def case_services_allow(case: Case, user: User, programme: Programme) -> set[str
         "close": lambda: case_close_ineligible(case=case, by=user),
         "offer": lambda: offer_record(case=case, by=user, response="pending", consent_given=False),
         "refer": lambda: referral_create(case=case, programme=programme, by=user),
+        "assign": lambda: case_assign(case=case, by=user, to=user),
         "correct": lambda: case_correct(
             case=case, by=user, reason="Typed wrongly", crime_reference="CRIME/CHECK/1"
         ),
@@ -210,6 +213,8 @@ def referral_page_offers(client: Client, referral: Referral) -> set[str]:
         "decline": f'href="{base}decline/"',
         "book": f'href="{base}appointments/new/"',
         "complete": f'href="{base}complete/"',
+        "assign": f'href="{base}caseworker/"',
+        "report": f'href="{base}report/"',
     }
     return {action for action, control in controls.items() if control in html}
 
@@ -225,6 +230,13 @@ def referral_services_allow(referral: Referral, user: User) -> set[str]:
         ),
         "complete": lambda: provider.referral_complete(
             referral=referral, by=user, completed_on=TODAY
+        ),
+        "assign": lambda: provider.referral_assign(referral=referral, by=user, to=user),
+        "report": lambda: provider.programme_report_file(
+            referral=referral,
+            by=user,
+            outcome=(report_outcomes(referral.status) or ("completed",))[0],
+            summary="Took part",
         ),
     }
     return {action for action, call in tries.items() if allowed(call)}

@@ -206,3 +206,17 @@ def test_corrections_of_their_details_are_in_the_copy(client, administrator, off
     assert "Corrections to their details" in page
     # As held: the corrected number in its stored form (cases/person_details.py).
     assert "Before: 07700 900456" in page and "After: +447700900789" in page
+
+
+def test_notes_and_end_of_programme_reports_are_in_the_copy(client, administrator, dylan):
+    from programmes.services import note_add
+
+    referral = dylan.cases.get().referrals.get()
+    staff = factories.UserFactory(role=Role.PROVIDER_STAFF, provider=referral.programme.provider)
+    note_add(referral=referral, by=staff, body="Asked for evening sessions", concern_category="")
+    client.force_login(administrator)
+
+    page = produce(client, dylan, "document").content.decode()
+
+    assert "Notes and concerns on referrals" in page
+    assert "Asked for evening sessions" in page

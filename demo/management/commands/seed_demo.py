@@ -48,7 +48,9 @@ from programmes.services import (
     appointment_book,
     attendance_record,
     group_session_create,
+    note_add,
     referral_accept,
+    referral_assign,
     referral_create,
 )
 
@@ -186,6 +188,17 @@ USERS = [
         "provider",
         "Priya",
         "Nair",
+        Role.PROVIDER_STAFF,
+        None,
+        "Pathways Drug Education",
+        False,
+        False,
+    ),
+    # A colleague at the demo provider, to give referrals to.
+    (
+        "provider.colleague",
+        "Sam",
+        "Okafor",
         Role.PROVIDER_STAFF,
         None,
         "Pathways Drug Education",
@@ -619,6 +632,7 @@ class Command(BaseCommand):
         if demo.goal == "attending":
             appointment.refresh_from_db()
             attendance_record(appointment=appointment, by=staff, outcome="attended")
+            referral_assign(referral=referral, by=staff, to=staff)
 
     def backdate(self, demo: DemoCase, referral: Referral) -> None:
         """Demo data only: the referral was made the day after the offence, so by now its
@@ -659,6 +673,15 @@ class Command(BaseCommand):
             appointment.refresh_from_db()
             if demo.goal == "absent":
                 attendance_record(appointment=appointment, by=staff, outcome="did_not_attend")
+                if number == 1:
+                    # The provider's account, which the supervisor reads beside the breach.
+                    note_add(
+                        referral=referral,
+                        by=staff,
+                        body="Phoned after the missed session: says a new job clashes with "
+                        "daytime sessions. Offered an evening group; no answer yet.",
+                        concern_category="circumstances",
+                    )
             else:
                 attendance_record(
                     appointment=appointment,

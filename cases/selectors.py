@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import audit_record
+from base.clock import london_date
 from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
 from cases.rules import EarlierCase
 
@@ -293,6 +294,8 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
 
     The same person is the same record, another record with the same PNC ID, or another
     record with the same folded name and date of birth. Other forces' references are withheld.
+    Each says when it ended (the London day it was closed), by which the rules count an
+    earlier diversion (cases.rules.counts_as_earlier_diversion).
     """
     person = case.person
     same_name_and_birth = Q(name_key=person.name_key, date_of_birth=person.date_of_birth)
@@ -327,6 +330,7 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
                 matched_by=matched_by,
                 reference=other.reference if other.force_id == case.force_id else "",
                 outcome=other.get_outcome_display() if other.force_id == case.force_id else "",
+                ended_on=london_date(other.closed_at) if other.closed_at else None,
             )
         )
     return found

@@ -290,6 +290,12 @@ class HistoryItemSerializer(serializers.Serializer):
     diverted = serializers.BooleanField()
     outcome = serializers.CharField(allow_blank=True)
     matched_by = serializers.CharField()
+    ended_on = serializers.DateField(
+        allow_null=True,
+        default=None,
+        help_text="When the earlier case was completed or closed; null while it is open (and "
+        "for decisions recorded before this was kept).",
+    )
 
 
 class EligibilityDecisionSerializer(serializers.ModelSerializer):

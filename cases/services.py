@@ -466,24 +466,6 @@ def eligibility_inputs(case: Case, *, checked_on: date) -> rules.EligibilityInpu
     )
 
 
-def _json_inputs(inputs: rules.EligibilityInputs) -> dict[str, Any]:
-    return {
-        "date_of_birth": inputs.date_of_birth.isoformat(),
-        "offence_date": inputs.offence_date.isoformat(),
-        "checked_on": inputs.checked_on.isoformat(),
-        "offence_type": inputs.offence_type,
-        "setting": inputs.setting,
-        "drugs": [
-            {"code": d.code, "class": d.drug_class, "quantity": str(d.quantity), "unit": d.unit}
-            for d in inputs.drugs
-        ],
-        "admitted_offence": inputs.admitted_offence,
-        "resides_in_force_area": inputs.resides_in_force_area,
-        "previous_drug_conviction_or_caution": inputs.previous_drug_conviction_or_caution,
-        "circumstances": sorted(inputs.circumstances),
-    }
-
-
 def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     """Run the force's current policy on the case and record the decision with every reason."""
     _require_case_staff(by, case, "run an eligibility check")
@@ -507,19 +489,10 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
             case=case,
             policy=policy,
             eligible=result.eligible,
-            inputs=_json_inputs(inputs),
+            inputs=rules.inputs_as_json(inputs),
             reasons=result.as_json(),
-            history=[
-                {
-                    "offence_date": e.offence_date.isoformat(),
-                    "force": e.force_name,
-                    "reference": e.reference,
-                    "diverted": e.diverted,
-                    "outcome": e.outcome,
-                    "matched_by": e.matched_by,
-                }
-                for e in inputs.earlier_cases
-            ],
+            history=rules.history_as_json(inputs.earlier_cases),
+            rules_version=rules.RULES_VERSION,
             decided_by=by,
         )
         audit_record(

@@ -171,6 +171,35 @@ def case_shown(*, user: User, reference: str, reason: str = "") -> Case:
     return case
 
 
+def decision_shown(
+    *, user: User, reference: str, decision_id: int, reason: str = ""
+) -> EligibilityDecision:
+    """One eligibility decision of a case the user may see, with its stored inputs, for a page
+    or endpoint that shows or replays it; 404 when it is not the case's.
+
+    Audited here, as case_shown audits the case (a closed case needs a reason): the decision's
+    inputs hold the person's date of birth.
+    """
+    case = case_shown(user=user, reference=reference, reason=reason)
+    decision = (
+        case.eligibility_decisions.select_related("policy__force", "decided_by", "overridden_by")
+        .filter(pk=decision_id)
+        .first()
+    )
+    if decision is None:
+        raise Http404("No such eligibility decision")
+    decision.case = case
+    audit_record(
+        user=user, action="view", obj=decision, person_id=case.person_id, reason=reason.strip()
+    )
+    return decision
+
+
+def decisions_of(case: Case) -> list[EligibilityDecision]:
+    """Every eligibility decision of a case, newest first (a case has a handful)."""
+    return list(case.eligibility_decisions.select_related("policy", "decided_by"))
+
+
 @dataclass
 class PersonMatches:
     exact: Person | None

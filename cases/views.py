@@ -17,7 +17,7 @@ from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
 from base.paging import list_page
-from cases import forms, rules, selectors, services
+from cases import forms, replay, rules, selectors, services
 from cases.extensions import case_sections
 from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
@@ -201,6 +201,33 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         context.update(section.context(case))
     context["case_sections"] = [section.template for section in case_sections()]
     return render(request, "cases/case_detail.html", context)
+
+
+@force_staff_required
+def decision_replay(request: HttpRequest, reference: str, decision_id: int) -> HttpResponse:
+    """Replay one eligibility decision of the case: the same answer and reasons, or what
+    differs and why (cases/replay.py)."""
+    try:
+        decision = selectors.decision_shown(
+            user=request.user,
+            reference=reference,
+            decision_id=decision_id,
+            reason=_closed_case_reason(request, reference),
+        )
+    except selectors.ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
+    return render(
+        request,
+        "cases/decision_replay.html",
+        {
+            "case": decision.case,
+            "decision": decision,
+            "replay": replay.replay(decision),
+            "inputs": replay.inputs_shown(decision),
+            "rules_version": rules.RULES_VERSION,
+            "decisions": selectors.decisions_of(decision.case),
+        },
+    )
 
 
 CLOSED_CASE_GRANT_SECONDS = 30 * 60

@@ -77,6 +77,26 @@ def make_escalation(
     return escalation
 
 
+CONFIRMATION = re.compile(r'name="confirmation" value="([^"]+)"')
+
+
+def check(client, escalation: Escalation, data: dict):
+    """Post the decision form: the answer is the check page, which records nothing."""
+    response = client.post(detail_url(escalation), data)
+    assert "Check your decision before recording it" in response.text, response.text[:3000]
+    return response
+
+
+def confirmation(response) -> str:
+    return CONFIRMATION.search(response.text).group(1)
+
+
+def decide(client, escalation: Escalation, data: dict):
+    """Post the decision form, then confirm it on the check page, as a supervisor does."""
+    token = confirmation(check(client, escalation, data))
+    return client.post(detail_url(escalation), {"confirmation": token}, follow=True)
+
+
 def queue_ids(html: str) -> list[int]:
     """The escalations listed in the queue's table, in order."""
     return [int(pk) for pk in re.findall(r'data-escalation="(\d+)"', html)]
@@ -463,10 +483,10 @@ def test_prosecution_closes_the_case_and_makes_a_printable_summary(client, super
     client.force_login(supervisor)
     assert client.get(f"{detail_url(escalation)}summary/").status_code == 404
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {"decision": "prosecute", "rationale": "Three letters and no reply."},
-        follow=True,
     )
 
     html = response.content.decode()
@@ -510,8 +530,9 @@ def test_extension_moves_the_deadline_and_returns_the_case_to_the_programme(
     new_day = TODAY + timedelta(days=500)
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {
             "decision": "extend",
             "rationale": "In hospital for a month.",
@@ -519,7 +540,6 @@ def test_extension_moves_the_deadline_and_returns_the_case_to_the_programme(
             # A programme left chosen in the re-referral's hidden reveal is ignored.
             "new_programme": "999999",
         },
-        follow=True,
     )
 
     html = response.content.decode()
@@ -536,8 +556,9 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
     online = factories.ProgrammeFactory(name="Online course", forces_served=[factories.force()])
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {
             "decision": "re_refer",
             "rationale": "Works nights: an online course suits.",
@@ -545,7 +566,6 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
             # A date left in the extension's hidden reveal is ignored, even a bad one.
             "new_deadline_day": "99",
         },
-        follow=True,
     )
 
     assert "is re-referred to Online course" in response.content.decode()
@@ -559,10 +579,10 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
 def test_no_further_action_closes_the_case_without_a_summary(client, supervisor, escalation):
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {"decision": "no_further_action", "rationale": "Moved abroad."},
-        follow=True,
     )
 
     assert "is closed with no further action" in response.content.decode()

@@ -577,8 +577,35 @@ def offer_record(
     return offer
 
 
-def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
-    """Close a case found not eligible, so it goes through the standard process."""
+def case_close_state(case: Case) -> str:
+    """What closing a case depends on, as one string: its status and its latest eligibility
+    decision (a new check or an override since the closing was checked makes it stale)."""
+    decision = case.eligibility_decisions.only("pk", "overridden_at").first()
+    return ":".join(
+        str(part)
+        for part in (
+            case.pk,
+            case.status,
+            decision.pk if decision else "",
+            decision.overridden_at.isoformat() if decision and decision.overridden_at else "",
+        )
+    )
+
+
+CLOSE_STALE = (
+    "The case changed since you checked the closing (its eligibility was checked again or "
+    "overridden): read the case again before closing it."
+)
+
+
+def case_close_ineligible(
+    *, case: Case, by: User, reason: str = "", state_seen: str | None = None
+) -> Case:
+    """Close a case found not eligible, so it goes through the standard process.
+
+    `state_seen`: the case_close_state the officer checked the closing against (the page's
+    check step); when given and the case is no longer in that state, closing is refused.
+    """
     _require_case_staff(by, case, "close a case")
     with transaction.atomic():
         case = case_lock(case)
@@ -587,6 +614,8 @@ def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "found not eligible can be closed for the standard process."
             )
+        if state_seen is not None and case_close_state(case) != state_seen:
+            raise DomainError(CLOSE_STALE, code="stale")
         return case_transition(
             case=case,
             to=CaseStatus.CLOSED,

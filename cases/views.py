@@ -196,6 +196,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "timeline": case_timeline(case),
         "circumstances": [Exclusion(c).label for c in case.circumstances],
         "actions": rules.case_actions_for(case, request.user, decision=decision, offer=offer),
+        "close_reason": request.session.get(CLOSE_DRAFTS, {}).get(case.reference, ""),
     }
     for section in case_sections():
         context.update(section.context(case))
@@ -303,17 +304,81 @@ def override_eligibility(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
 
 
+CLOSE_SALT = "cases.close-check"
+CLOSE_MAX_AGE = 30 * 60  # as long as an idle session lasts
+CLOSE_DRAFTS = "close_drafts"  # the reason typed, for the check page's "Change" link
+
+
 @require_POST
 @force_staff_required
 def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
-    """Close a case found not eligible: it goes through the standard process."""
+    """Close a case found not eligible: it goes through the standard process.
+
+    Two steps (the GOV.UK check-answers pattern): the reason typed on the case page leads to a
+    check page that says what closing does, and only its confirmation closes the case, with
+    exactly the reason checked, unless the case changed in between.
+    """
     case = selectors.case_get(user=request.user, reference=reference)
-    form = forms.CloseForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        services.case_close_ineligible(case=case, by=request.user, reason=reason)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
+    if "confirmation" in request.POST:
+        try:
+            confirmed = signing.loads(
+                request.POST["confirmation"], salt=CLOSE_SALT, max_age=CLOSE_MAX_AGE
+            )
+            if confirmed["case"] != case.reference:
+                raise signing.BadSignature
+            reason, state = confirmed["reason"], confirmed["state"]
+        except (signing.BadSignature, KeyError, TypeError):
+            messages.error(
+                request,
+                "This confirmation is not valid or has expired: check the closing again.",
+            )
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#close")
+        try:
+            services.case_close_ineligible(
+                case=case, by=request.user, reason=reason, state_seen=state
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
+        request.session.get(CLOSE_DRAFTS, {}).pop(case.reference, None)
+        request.session.modified = True
         messages.success(request, "Case closed: standard process")
-    return redirect("cases:detail", reference=case.reference)
+        return redirect("cases:detail", reference=case.reference)
+    form = forms.CloseForm(request.POST)
+    reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    decision = selectors.latest_decision(case)
+    if rules.CLOSE not in rules.case_actions_for(case, request.user, decision=decision):
+        messages.error(
+            request,
+            f"Case {case.reference} is {case.get_status_display().lower()}: only a case found "
+            "not eligible can be closed for the standard process.",
+        )
+        return redirect("cases:detail", reference=case.reference)
+    drafts = request.session.get(CLOSE_DRAFTS, {})
+    drafts[case.reference] = reason
+    request.session[CLOSE_DRAFTS] = drafts
+    audit_record(
+        user=request.user,
+        action="view",
+        obj=case,
+        object_id=case.reference,
+        person_id=case.person_id,
+    )
+    return render(
+        request,
+        "cases/check_close.html",
+        {
+            "case": case,
+            "reason": reason,
+            "decision": decision,
+            "unmet": [r for r in decision.reasons if not r["passed"]] if decision else [],
+            "confirmation": signing.dumps(
+                {
+                    "case": case.reference,
+                    "reason": reason,
+                    "state": services.case_close_state(case),
+                },
+                salt=CLOSE_SALT,
+            ),
+        },
+    )

@@ -512,6 +512,19 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     return decision
 
 
+def case_offer_state(case: Case) -> str:
+    """What recording an answer to the offer depends on, as one string: the case's status, its
+    latest eligibility decision and the offer awaiting an answer, if any."""
+    pending = case.offers.filter(response=Offer.Response.PENDING).values_list("pk", flat=True)
+    return f"{case_close_state(case)}:{pending.first() or ''}"
+
+
+OFFER_STALE = (
+    "The case changed since you checked the answer (its eligibility was checked again, or "
+    "someone else recorded the offer): read the case again before recording it."
+)
+
+
 def offer_record(
     *,
     case: Case,
@@ -520,11 +533,14 @@ def offer_record(
     consent_given: bool,
     offered_at: datetime | None = None,
     notes: str = "",
+    state_seen: str | None = None,
 ) -> Offer:
     """Record the offer of diversion and the person's answer.
 
     Accepting needs the person's consent; declining closes the case for the standard process;
-    an answer not yet given leaves the case offered, to be answered later.
+    an answer not yet given leaves the case offered, to be answered later. `state_seen`: the
+    case_offer_state the officer checked the answer against (the page's check step before a
+    refusal closes the case); when given and the case is no longer in it, nothing is recorded.
     """
     _require_case_staff(by, case, "record an offer")
     if response not in Offer.Response.values:
@@ -546,6 +562,8 @@ def offer_record(
                 f"Case {case.reference} is {case.get_status_display().lower()}: an offer can "
                 "only be made to an eligible person."
             )
+        if state_seen is not None and case_offer_state(case) != state_seen:
+            raise DomainError(OFFER_STALE, code="stale")
         if case.status == CaseStatus.OFFERED:
             offer = pending  # the answer to the offer already made
         else:

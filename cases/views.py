@@ -265,9 +265,19 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
 
 
+CLOSE_MAX_AGE = 30 * 60  # how long a check page's confirmation lasts: an idle session's life
+OFFER_SALT = "cases.decline-check"
+OFFER_DRAFTS = "offer_drafts"  # the answers typed, for the check page's "Change" link
+
+
 @force_staff_required
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
-    """Record the offer of diversion and the person's answer and consent."""
+    """Record the offer of diversion and the person's answer and consent.
+
+    A refusal closes the case for the standard process, so it is checked first (the GOV.UK
+    check-answers pattern): the check page says what recording it does, and only its
+    confirmation records exactly the answers checked, unless the case changed in between.
+    """
     try:
         case = selectors.case_shown(user=request.user, reference=reference)
     except selectors.ClosedCaseNeedsReason:
@@ -276,10 +286,73 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
     if rules.OFFER not in rules.case_actions_for(case, request.user, offer=pending):
         messages.info(request, "An offer can only be recorded for an eligible person")
         return redirect("cases:detail", reference=case.reference)
-    form = forms.OfferForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    drafts = request.session.get(OFFER_DRAFTS, {})
+    data = request.POST if request.method == "POST" else None
+    if data is None and "change" in request.GET and case.reference in drafts:
+        data = drafts[case.reference]  # back from the check page to change an answer
+    form = forms.OfferForm(data)
+    if request.method == "POST" and "confirmation" in request.POST:
         try:
-            services.offer_record(case=case, by=request.user, **form.cleaned_data)
+            confirmed = signing.loads(
+                request.POST["confirmation"], salt=OFFER_SALT, max_age=CLOSE_MAX_AGE
+            )
+            if confirmed["case"] != case.reference:
+                raise signing.BadSignature
+            answers, state = confirmed["answers"], confirmed["state"]
+        except (signing.BadSignature, KeyError, TypeError):
+            form = forms.OfferForm(drafts.get(case.reference, {"response": ""}))
+            form.is_valid()
+            form.add_error(
+                None, "This confirmation is not valid or has expired: check the answer again."
+            )
+        else:
+            form = forms.OfferForm(drafts.get(case.reference, answers))
+            form.is_valid()
+            try:
+                services.offer_record(
+                    case=case,
+                    by=request.user,
+                    response=Offer.Response.DECLINED,
+                    consent_given=answers["consent_given"],
+                    notes=answers["notes"],
+                    state_seen=state,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                drafts.pop(case.reference, None)
+                request.session.modified = True
+                messages.success(
+                    request, "Offer declined: the case is closed for the standard process"
+                )
+                return redirect("cases:detail", reference=case.reference)
+    elif request.method == "POST" and form.is_valid():
+        answers = form.cleaned_data
+        if answers["response"] == Offer.Response.DECLINED:
+            drafts[case.reference] = {
+                "response": answers["response"],
+                "consent_given": "on" if answers["consent_given"] else "",
+                "notes": answers["notes"],
+            }
+            request.session[OFFER_DRAFTS] = drafts
+            confirmation = signing.dumps(
+                {
+                    "case": case.reference,
+                    "answers": {
+                        "consent_given": answers["consent_given"],
+                        "notes": answers["notes"],
+                    },
+                    "state": services.case_offer_state(case),
+                },
+                salt=OFFER_SALT,
+            )
+            return render(
+                request,
+                "cases/check_decline.html",
+                {"case": case, "notes": answers["notes"], "confirmation": confirmation},
+            )
+        try:
+            services.offer_record(case=case, by=request.user, **answers)
         except DomainError as error:
             error.show_on(form)
         else:
@@ -305,7 +378,6 @@ def override_eligibility(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 CLOSE_SALT = "cases.close-check"
-CLOSE_MAX_AGE = 30 * 60  # as long as an idle session lasts
 CLOSE_DRAFTS = "close_drafts"  # the reason typed, for the check page's "Change" link
 
 

@@ -154,3 +154,89 @@ def test_a_case_that_cannot_be_closed_gets_no_check_page(client, officer, policy
     assert "Check before closing" not in response.text
     assert "only a case found not eligible can be closed" in response.text
     assert status(case) == CaseStatus.ELIGIBLE
+
+
+# --- A refused offer closes the case too: checked the same way -----------------------------
+
+
+@pytest.fixture
+def eligible(officer: User, policy: SchemePolicy) -> Case:
+    case = factories.CaseFactory(created_by=officer, force=officer.force)
+    eligibility_check(case=case, by=officer)
+    return Case.objects.get(pk=case.pk)
+
+
+def offer_url(case: Case) -> str:
+    return f"/cases/{case.reference}/offer/"
+
+
+def check_decline(client, case: Case):
+    response = client.post(offer_url(case), {"response": "declined", "notes": "Wants court."})
+    assert "Check before recording that the person declined the offer" in response.text
+    return response
+
+
+def test_a_declined_offer_is_checked_before_it_closes_the_case(client, officer, eligible):
+    client.force_login(officer)
+
+    html = check_decline(client, eligible).text
+
+    assert "Wants court." in html
+    assert f"Case {eligible.reference} closes with the outcome “standard process”" in html
+    assert status(eligible) == CaseStatus.ELIGIBLE
+    assert not eligible.offers.exists()
+
+
+def test_confirming_a_declined_offer_closes_the_case(client, officer, eligible):
+    client.force_login(officer)
+    confirmation = token(check_decline(client, eligible))
+
+    response = client.post(offer_url(eligible), {"confirmation": confirmation}, follow=True)
+
+    assert "Offer declined: the case is closed for the standard process" in response.text
+    case = Case.objects.get(pk=eligible.pk)
+    assert (case.status, case.outcome) == (CaseStatus.CLOSED, CaseOutcome.STANDARD_PROCESS)
+    offer = case.offers.get()
+    assert (offer.response, offer.notes) == ("declined", "Wants court.")
+
+
+def test_change_returns_to_the_offer_with_the_answers_kept(client, officer, eligible):
+    client.force_login(officer)
+    check_decline(client, eligible)
+
+    html = client.get(offer_url(eligible) + "?change").text
+
+    assert re.search(r'value="declined"[^>]*checked', html)
+    assert "Wants court.</textarea>" in html
+
+
+def test_a_decline_checked_before_a_new_eligibility_check_is_refused(client, officer, eligible):
+    client.force_login(officer)
+    confirmation = token(check_decline(client, eligible))
+    eligibility_check(case=eligible, by=officer)
+
+    response = client.post(offer_url(eligible), {"confirmation": confirmation})
+
+    assert "There is a problem" in response.text
+    assert "The case changed since you checked the answer" in response.text
+    assert status(eligible) == CaseStatus.ELIGIBLE
+
+
+def test_a_forged_decline_confirmation_is_refused(client, officer, eligible):
+    client.force_login(officer)
+
+    response = client.post(offer_url(eligible), {"confirmation": "nonsense"})
+
+    assert "This confirmation is not valid or has expired" in response.text
+    assert status(eligible) == CaseStatus.ELIGIBLE
+
+
+def test_an_accepted_offer_needs_no_check(client, officer, eligible):
+    client.force_login(officer)
+
+    response = client.post(
+        offer_url(eligible), {"response": "accepted", "consent_given": "on"}, follow=True
+    )
+
+    assert "Offer recorded" in response.text
+    assert status(eligible) == CaseStatus.ACCEPTED

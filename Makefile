@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 WHO    ?= supervisor
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium lint fmt migrations-check assets shell bench code
+.PHONY: help install run test chromium lint fmt migrations-check assets shell bench code notify
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -71,3 +71,6 @@ bench: install ## national-scale benchmark: pages, checks and jobs at 1k and N c
 
 code: install ## the demo authenticator's current code for WHO (supervisor or admin)
 	@DEBUG=1 $(STACK) exec -- python manage.py demo_code $(WHO) 2>/dev/null | tail -n 1
+
+notify: install ## a stand-in for GOV.UK Notify on 127.0.0.1:6001; its settings go to var/notify.env
+	$(VENV)/bin/python scripts/notify_standin.py

@@ -3,12 +3,14 @@
 The case page, its timeline and the case's API record belong to cases, but they also show
 what happened next: the referrals (programmes) and the escalations (escalations). Those apps
 declare here what they add, once, when Django starts (their AppConfig.ready); cases calls
-what was declared, in the order the apps are installed.
+what was declared, in the order the apps are installed. Flags (`add_case_flags`) are what
+an officer must act on, shown at the top of the case page and beside the case in the list:
+each provider of flags answers for a whole page of cases in a constant number of queries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,7 +39,22 @@ class CaseSection:
     context: Callable[[Case], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class CaseFlag:
+    """Something about a case its officer must act on: a short `label` for the case list, a
+    sentence for the case page, and a link (its text and the id of the page's section) to
+    what says more."""
+
+    label: str
+    detail: str
+    anchor: str
+    link: str
+
+
+CaseFlags = Callable[[Sequence[int]], Mapping[int, Sequence[CaseFlag]]]
+
 _sections: list[CaseSection] = []
+_flags: list[CaseFlags] = []
 _timelines: list[Callable[[Case], Iterable[TimelineEvent]]] = []
 _api_fields: dict[str, Callable[[], Field]] = {}
 
@@ -52,6 +69,23 @@ def add_timeline(events: Callable[[Case], Iterable[TimelineEvent]]) -> None:
     """Add the events `events(case)` returns to every case's timeline."""
     if events not in _timelines:
         _timelines.append(events)
+
+
+def add_case_flags(flags: CaseFlags) -> None:
+    """Flag cases: `flags(case_ids)` returns the flags of those of the cases that have any."""
+    if flags not in _flags:
+        _flags.append(flags)
+
+
+def case_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """The flags of each of the cases that has any, by case id."""
+    found: dict[int, list[CaseFlag]] = {}
+    if not case_ids:
+        return found
+    for flags in _flags:
+        for case_id, flagged in flags(case_ids).items():
+            found.setdefault(case_id, []).extend(flagged)
+    return found
 
 
 def add_api_field(name: str, field: Callable[[], Field]) -> None:

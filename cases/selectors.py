@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import (
@@ -232,6 +233,25 @@ def people_matching(
     if not user.is_authenticated or not user.is_force_staff:
         return PersonMatches(exact=None, possible=[])
     people = _with_own_cases(Person.objects.filter(anonymised_at__isnull=True), user)
+    return people_like(
+        people,
+        given_name=given_name,
+        family_name=family_name,
+        date_of_birth=date_of_birth,
+        pnc_id=pnc_id,
+    )
+
+
+def people_like(
+    people: QuerySet[Person],
+    *,
+    given_name: str,
+    family_name: str,
+    date_of_birth: date | None,
+    pnc_id: str = "",
+) -> PersonMatches:
+    """The matching rule of people_matching over any set of people: an exact PNC match, else
+    up to ten people with that date of birth and a close folded name, closest first."""
     pnc_id = pnc_id.strip().upper()
     if pnc_id:
         exact = people.filter(pnc_id=pnc_id).first()
@@ -269,28 +289,36 @@ def people_search(
         date_of_birth=date_of_birth,
         pnc_id=pnc_id,
     )
+    audit_person_search(
+        user=user,
+        matches=matches,
+        searched_by={
+            "given_name": given_name,
+            "family_name": family_name,
+            "date_of_birth": date_of_birth,
+            "pnc_id": pnc_id,
+        },
+    )
+    return matches
+
+
+def audit_person_search(
+    *, user: User, matches: PersonMatches, searched_by: dict[str, Any], reason: str = ""
+) -> None:
+    """Record a search for a person: which fields were searched by (not the values typed: the
+    audit log outlives personal data) and who was shown, which is what a subject access or
+    misuse inquiry needs."""
     shown = [matches.exact] if matches.exact else matches.possible
     audit_record(
         user=user,
         action="search",
         object_type="cases.person",
-        # What was searched by (not the values typed: the audit log outlives personal data)
-        # and who was shown, which is what a subject access or misuse inquiry needs.
         changes={
-            "searched_by": [
-                name
-                for name, value in (
-                    ("given_name", given_name),
-                    ("family_name", family_name),
-                    ("date_of_birth", date_of_birth),
-                    ("pnc_id", pnc_id),
-                )
-                if value
-            ],
+            "searched_by": [name for name, value in searched_by.items() if value],
             "found": [person.pk for person in shown],
         },
+        reason=reason,
     )
-    return matches
 
 
 # How long being shown a person by a search lets an officer log a case for them.

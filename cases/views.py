@@ -18,7 +18,7 @@ from base.errors import DomainError
 from base.pages import force_staff_required
 from base.paging import list_page
 from cases import forms, replay, rules, selectors, services
-from cases.extensions import case_sections
+from cases.extensions import case_flags, case_sections
 from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
 
@@ -67,6 +67,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         object_type="cases.case",
         rows=[(case.reference, case.person_id) for case in page],
     )
+    flags = case_flags([case.pk for case in page])
+    for case in page:
+        case.flags = flags.get(case.pk, [])
     return render(
         request,
         "cases/case_list.html",
@@ -197,6 +200,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "circumstances": [Exclusion(c).label for c in case.circumstances],
         "actions": rules.case_actions_for(case, request.user, decision=decision, offer=offer),
         "close_reason": request.session.get(CLOSE_DRAFTS, {}).get(case.reference, ""),
+        "flags": case_flags([case.pk]).get(case.pk, []),
     }
     for section in case_sections():
         context.update(section.context(case))

@@ -48,9 +48,15 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
         ]
     if user.is_administrator:
         audit = reverse("audit:search")
-        items.append(
-            {"text": "Audit trail", "href": audit, "current": request.path.startswith(audit)}
-        )
+        subject_access = reverse("data_protection:subject_access_find")
+        items += [
+            {"text": "Audit trail", "href": audit, "current": request.path.startswith(audit)},
+            {
+                "text": "Subject access",
+                "href": subject_access,
+                "current": request.path.startswith(subject_access),
+            },
+        ]
     if user.is_administrator and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})
     items.append({"text": "API tokens", "href": reverse("accounts:tokens")})

@@ -9,6 +9,8 @@ the only database engine.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +39,76 @@ def env_required(name: str, hint: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} is not set: {hint} (see README, Configuration).")
     return value
+
+
+NOTIFY_TEMPLATE_PREFIX = "NOTIFY_TEMPLATE_"
+NOTIFY_CHANNELS = ("email", "sms")
+NOTIFY_LANGUAGES = ("en", "cy")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def notify_api_key(value: str) -> str:
+    """A GOV.UK Notify API key as Notify shows it (its name, the service id and the secret,
+    joined by hyphens), or "" when unset. A malformed key is refused, without repeating it."""
+    key = value.strip()
+    if not key:
+        return ""
+    service_id, secret = key[-73:-37], key[-36:]
+    if (
+        len(key) < 75
+        or key[-74] != "-"
+        or key[-37] != "-"
+        or not (_is_uuid(service_id) and _is_uuid(secret))
+    ):
+        raise ImproperlyConfigured(
+            "NOTIFY_API_KEY is not a GOV.UK Notify API key: it must end with two ids of 36 "
+            "characters (the service id, then the secret key), joined by hyphens to the key's "
+            "name, as Notify's API keys page shows it. Copy the whole key again, or unset "
+            "NOTIFY_API_KEY to use the email and SMS backends (see README, Configuration)."
+        )
+    return key
+
+
+def notify_templates(
+    environ: Mapping[str, str], *, required: bool
+) -> dict[tuple[str, str, str], str]:
+    """Notify template ids by (kind, channel, language), from NOTIFY_TEMPLATE_<KIND>_<CHANNEL>_
+    <LANGUAGE> variables. Refuses a malformed name or id, and, when `required`, a missing
+    "message" template (email or SMS, English), which carries any kind without its own."""
+    templates: dict[tuple[str, str, str], str] = {}
+    for name, value in environ.items():
+        if not name.startswith(NOTIFY_TEMPLATE_PREFIX) or not value.strip():
+            continue
+        kind, _, rest = name[len(NOTIFY_TEMPLATE_PREFIX) :].lower().rpartition("_")
+        kind, _, channel = kind.rpartition("_")
+        language = rest
+        if not kind or channel not in NOTIFY_CHANNELS or language not in NOTIFY_LANGUAGES:
+            raise ImproperlyConfigured(
+                f"{name} is not a Notify template setting: name it NOTIFY_TEMPLATE_<KIND>_"
+                "<EMAIL or SMS>_<EN or CY>, e.g. NOTIFY_TEMPLATE_REMINDER_COMPLETION_SMS_CY."
+            )
+        if not _is_uuid(value.strip()):
+            raise ImproperlyConfigured(
+                f"{name} is not a Notify template id: copy the template's ID from Notify "
+                "(36 characters, like 6f6b31b5-0c1f-4b7e-9a4d-1f2e3d4c5b6a)."
+            )
+        templates[(kind, channel, language)] = value.strip().lower()
+    if required:
+        for channel in NOTIFY_CHANNELS:
+            if ("message", channel, "en") not in templates:
+                raise ImproperlyConfigured(
+                    f"NOTIFY_TEMPLATE_MESSAGE_{channel.upper()}_EN is not set: with "
+                    "NOTIFY_API_KEY set, give the id of a Notify template whose "
+                    + ("subject is ((subject)) and " if channel == "email" else "")
+                    + "body is ((body)), for messages without a template of their own."
+                )
+    return templates
 
 
 SERVICES_HINT = (
@@ -306,6 +378,17 @@ EMAIL_FILE_PATH = NOTIFICATION_FILE_DIR / "email"
 NOTIFICATION_SMS_BACKEND = os.environ.get(
     "NOTIFICATION_SMS_BACKEND", "console" if DEBUG else "disabled"
 )
+
+# GOV.UK Notify (programmes/notify.py): with NOTIFY_API_KEY set, email and SMS go through
+# Notify instead of the backends above, each kind of message by its Notify template, chosen
+# by NOTIFY_TEMPLATE_<KIND>_<CHANNEL>_<LANGUAGE> (e.g. NOTIFY_TEMPLATE_REMINDER_COMPLETION_SMS_CY).
+# A kind without a template of its own goes by the "message" templates, whose subject is
+# ((subject)) and body ((body)): those two (email and SMS, English) are required with a key.
+# A malformed key or template id stops the service at start-up, saying which setting is wrong.
+NOTIFY_API_KEY = notify_api_key(os.environ.get("NOTIFY_API_KEY", ""))
+NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_TIMEOUT = int(os.environ.get("NOTIFY_TIMEOUT", "10"))  # seconds for one call to Notify
+NOTIFY_TEMPLATES = notify_templates(os.environ, required=bool(NOTIFY_API_KEY))
 
 # Application logs never carry personal data: only identifiers and outcomes go to stdout.
 LOGGING = {

@@ -11,17 +11,23 @@ message from its template under templates/escalations/messages/ (dates by Django
 in Welsh under {% language "cy" %}), and one INSERT queues them all (`outbox_queue`). Each row
 has a `dedupe_key` naming its purpose, so queueing twice (or on two workers at once) queues
 once. Messages to supervisors carry no person's name.
+
+Each row also carries the values of its kind's GOV.UK Notify template (programmes/notify.py),
+in the recipient's language and in English, dates formatted by Django under
+translation.override of that language: a reminder's `provider`, `reference` and `due_date`;
+a digest's `force`, `count` and `escalations` (one line each, which Notify shows as a list).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from base.clock import london_date
 from escalations import breaches
@@ -39,6 +45,17 @@ MESSAGES = "escalations/messages"
 def _render(template: str, context: dict[str, object]) -> str:
     """A message's text from templates/escalations/messages/<template>.txt."""
     return render_to_string(f"{MESSAGES}/{template}.txt", context).strip()
+
+
+def _in_languages(
+    language: str, values: Callable[[], dict[str, object]]
+) -> dict[str, dict[str, object]]:
+    """`values()` computed under translation.override of `language` and of English."""
+    by_language = {}
+    for code in dict.fromkeys([language, "en"]):
+        with translation.override(code):
+            by_language[code] = values()
+    return by_language
 
 
 def _due(sql: str, params: dict[str, object]) -> list[dict[str, object]]:
@@ -100,6 +117,14 @@ def _reminder(due: dict[str, object]) -> OutboxMessage:
         "due": london_date(due["due"]),
         "welsh": due["language"] == "cy",
     }
+    personalisation = _in_languages(
+        due["language"],
+        lambda: {
+            "provider": due["provider"],
+            "reference": due["reference"],
+            "due_date": formats.date_format(context["due"], "j F Y"),
+        },
+    )
     return OutboxMessage(
         kind=kind,
         channel=due["channel"],
@@ -108,6 +133,8 @@ def _reminder(due: dict[str, object]) -> OutboxMessage:
         body=_render(kind, context),
         dedupe_key=due["dedupe_key"],
         referral_id=due["referral_id"],
+        language=due["language"],
+        personalisation=personalisation,
     )
 
 
@@ -184,6 +211,7 @@ def _digest(due: dict[str, object], site: str) -> OutboxMessage:
         for referral, case, rule in zip(due["referrals"], due["cases"], due["rules"], strict=True)
     ]
     context = {"force": due["force_name"], "escalations": escalations}
+    lines = [f"{e['referral']} (case {e['case']}): {e['rule']} {e['link']}" for e in escalations]
     return OutboxMessage(
         kind=DIGEST_KIND,
         channel="email",
@@ -191,6 +219,9 @@ def _digest(due: dict[str, object], site: str) -> OutboxMessage:
         subject=_render(f"{DIGEST_KIND}_subject", context),
         body=_render(DIGEST_KIND, context),
         dedupe_key=due["dedupe_key"],
+        personalisation={
+            "en": {"force": due["force_name"], "count": len(lines), "escalations": lines}
+        },
     )
 
 

@@ -1,18 +1,27 @@
 """What programmes adds to a case (see cases/extensions.py): the referral section of the case
-page, the referrals' status changes in the timeline, and `referrals` in the case's API record."""
+page, the messages to the person with their delivery (and a flag when the latest was not
+delivered), the referrals' status changes in the timeline, and `referrals` in the case's API
+record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.utils import formats
+from django.utils.timezone import localtime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.extensions import CaseSection, TimelineEvent
+from cases.extensions import CaseFlag, CaseSection, TimelineEvent
 from cases.models import Case
 from cases.timeline import user_name
-from programmes.models import ReferralStatus, ReferralStatusChange
-from programmes.selectors import referrals_for_case
+from programmes.models import Notification, ReferralStatus, ReferralStatusChange
+from programmes.selectors import (
+    latest_notification_by_case,
+    notifications_for_case,
+    referrals_for_case,
+)
 from programmes.serializers import ReferralSerializer
 
 
@@ -24,6 +33,41 @@ def referral_section(case: Case) -> dict[str, Any]:
 REFERRAL_SECTION = CaseSection(
     template="programmes/includes/case_referrals.html", context=referral_section
 )
+
+
+MESSAGES_SECTION = CaseSection(
+    template="programmes/includes/case_messages.html",
+    context=lambda case: {"case_messages": notifications_for_case(case)},
+)
+
+# What the officer can do about a message that was not delivered, by why.
+ADVICE = {
+    Notification.Failure.INVALID: "Check the person's contact details with them.",
+    Notification.Failure.PERMANENT: "Check the person's contact details with them.",
+    Notification.Failure.TEMPORARY: "Remind the person another way.",
+}
+OTHER_ADVICE = "Remind the person another way; the service's administrator has been told."
+
+
+def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """A flag on each of the cases whose latest message to the person was not delivered."""
+    flags = {}
+    for case_id, message in latest_notification_by_case(case_ids).items():
+        if message.status != Notification.Status.FAILED or not message.failure:
+            continue  # erased by retention, not a delivery failure
+        channel = "text message" if message.channel == Notification.Channel.SMS else "email"
+        to = f" to {message.recipient}" if message.recipient else ""
+        day = formats.date_format(localtime(message.created_at), "j F Y")
+        flags[case_id] = [
+            CaseFlag(
+                label="Message not delivered",
+                detail=f"The {channel} of {day}{to} was not delivered: "
+                f"{message.failure_text()}. {ADVICE.get(message.failure, OTHER_ADVICE)}",
+                anchor="messages",
+                link="See the messages",
+            )
+        ]
+    return flags
 
 
 def referral_timeline(case: Case) -> list[TimelineEvent]:

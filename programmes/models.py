@@ -246,7 +246,12 @@ class Attendance(models.Model):
 
 
 class Notification(models.Model):
-    """The outbox: a message waits here until a Celery task has sent it."""
+    """The outbox: a message waits here until a Celery task has sent it.
+
+    Sent through GOV.UK Notify, a row also holds Notify's id for it and the delivery status
+    Notify last gave (programmes/notify.py); a message Notify could not deliver is marked
+    failed with the reason, which the officer sees on the case page and in the case list.
+    """
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -257,23 +262,96 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    class Failure(models.TextChoices):
+        """Why a failed message failed, in words an officer can act on."""
+
+        INVALID = "invalid", "not a valid number or address"
+        PERMANENT = "permanent", "the number or address does not exist"
+        TEMPORARY = "temporary", "not delivered for 3 days (phone off or inbox full)"
+        TECHNICAL = "technical", "GOV.UK Notify could not send it"
+        REJECTED = "rejected", "refused by GOV.UK Notify (the service's settings)"
+        GAVE_UP = "gave_up", "could not be sent after repeated attempts"
+
+    # Notify's statuses that may still change; the others are final.
+    DELIVERY_PENDING = ("created", "sending", "pending")
+
     kind = models.CharField(max_length=40)
     channel = models.CharField(max_length=5, choices=Channel.choices)
     recipient = models.CharField(max_length=200)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    language = models.CharField(
+        max_length=5, default="en", help_text="The recipient's language: en or cy"
+    )
+    personalisation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The Notify template's values by language (no name): {language: {key: text}}",
+    )
     referral = models.ForeignKey(
         Referral, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
     )
     dedupe_key = models.CharField(max_length=100, unique=True, help_text="One message per purpose")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="A pending message waits until then (retry backoff)"
+    )
     last_error = models.TextField(blank=True)
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    notify_id = models.UUIDField(null=True, blank=True, help_text="GOV.UK Notify's id for it")
+    delivery_status = models.CharField(
+        max_length=20, blank=True, help_text="GOV.UK Notify's status, as last fetched"
+    )
+    delivery_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"], name="notification_pending")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="notification_pending"),
+            # The delivery check's queue: only messages whose receipt may still change.
+            models.Index(
+                fields=["delivery_checked_at", "id"],
+                name="notification_awaiting_receipt",
+                condition=Q(status="sent", delivery_status__in=("created", "sending", "pending")),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.channel} ({self.status})"
+
+    KIND_LABELS = {
+        "reminder_first_appointment": "Reminder of the first appointment",
+        "reminder_completion": "Reminder to finish the programme",
+    }
+
+    def kind_label(self) -> str:
+        """What the message was, for the case page: "Reminder to finish the programme"."""
+        return self.KIND_LABELS.get(self.kind) or self.kind.replace("_", " ").capitalize()
+
+    def delivery_text(self) -> str:
+        """Where the message is, for the case page: "Delivered", "Not delivered", ..."""
+        if self.status == self.Status.PENDING:
+            return "Waiting to send, trying again" if self.attempts else "Waiting to send"
+        if self.status == self.Status.FAILED:
+            return "Not delivered"
+        if self.delivery_status == "delivered":
+            return "Delivered"
+        if self.delivery_status in self.DELIVERY_PENDING:
+            return "Sent, not delivered yet"
+        if self.delivery_status:
+            return "Sent (no delivery receipt)"
+        return "Sent"
+
+    def failure_text(self) -> str:
+        """Why it was not delivered, for the officer: "not a valid mobile number"."""
+        what = "mobile number" if self.channel == self.Channel.SMS else "email address"
+        if self.failure == self.Failure.INVALID:
+            return f"not a valid {what}"
+        if self.failure == self.Failure.PERMANENT:
+            return f"the {what} does not exist"
+        if self.failure == self.Failure.TEMPORARY:
+            why = "the phone was off" if self.channel == self.Channel.SMS else "the inbox was full"
+            return f"not delivered for 3 days ({why})"
+        return self.get_failure_display() or "not sent"

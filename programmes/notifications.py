@@ -7,8 +7,16 @@ wait, and the periodic send task (every 5 minutes) sends them once it is back.
 
 - `outbox_queue`: queue messages in one INSERT, each once (by its dedupe_key).
 - `send_soon`: after the transaction commits, ask a worker to send the outbox now.
-- `notifications_send_pending`: claims rows with FOR UPDATE SKIP LOCKED and sends them;
-  a failure is counted and retried by later runs, up to MAX_ATTEMPTS, then marked failed.
+- `notifications_send_pending`: claims rows one at a time (FOR UPDATE SKIP LOCKED, committed
+  with a lease) and hands each to the gateway: GOV.UK Notify when NOTIFY_API_KEY is set
+  (programmes/notify.py), else Django's email backend and NOTIFICATION_SMS_BACKEND. A failure
+  is retried by later runs with a growing wait, up to MAX_ATTEMPTS, then marked failed.
+
+Never sent twice: a claim counts the attempt before the message leaves, so a message that an
+earlier attempt may have handed over (a timeout, a 5xx, a worker killed half-way) is known as
+such; the Notify gateway then asks Notify for it by its reference (the row's id) before
+sending again. (Email by SMTP has no such look-up: a worker killed between the SMTP server's
+answer and the commit sends that one email again.)
 
 Logs and `last_error` carry only ids and the kind of error, never an address, a number or a
 message body.
@@ -16,21 +24,22 @@ message body.
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -39,7 +48,12 @@ from programmes.models import Notification
 logger = logging.getLogger(__name__)
 
 SEND_PENDING_TASK = "programmes.send_pending_notifications"
-MAX_ATTEMPTS = 8  # with the send task every 5 minutes: about 40 minutes of retries
+MAX_ATTEMPTS = 8  # waits of 1, 2, 4, ... 60 minutes between them: about two hours of retries
+RETRY_FIRST_WAIT = timedelta(minutes=1)
+RETRY_LONGEST_WAIT = timedelta(hours=1)
+# A claimed message is left to its worker this long before another may take it over: far
+# longer than one send (NOTIFY_TIMEOUT, EMAIL_TIMEOUT).
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 def send_soon() -> None:
@@ -52,7 +66,12 @@ def send_soon() -> None:
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    """A message to queue: by `channel` to `recipient`, once for its `dedupe_key`."""
+    """A message to queue: by `channel` to `recipient`, once for its `dedupe_key`.
+
+    `subject` and `body` are the text the email and SMS backends send, and GOV.UK Notify's
+    "message" template; `personalisation` holds, by language, the values of the kind's own
+    Notify template ({"cy": {...}, "en": {...}}), for the recipient's `language` and English.
+    """
 
     kind: str
     channel: str
@@ -61,17 +80,22 @@ class OutboxMessage:
     body: str
     dedupe_key: str
     referral_id: int | None = None
+    language: str = "en"
+    personalisation: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 QUEUE_SQL = """
 INSERT INTO programmes_notification
-    (kind, channel, recipient, subject, body, referral_id, dedupe_key, status, attempts,
-     last_error, created_at, sent_at)
+    (kind, channel, recipient, subject, body, referral_id, dedupe_key, language,
+     personalisation, status, attempts, last_error, failure, delivery_status, created_at,
+     sent_at)
 SELECT m.kind, m.channel, m.recipient, m.subject, m.body, m.referral_id, m.dedupe_key,
-       'pending', 0, '', %(now)s, NULL
+       m.language, m.personalisation::jsonb, 'pending', 0, '', '', '', %(now)s, NULL
 FROM unnest(%(kind)s::text[], %(channel)s::text[], %(recipient)s::text[], %(subject)s::text[],
-            %(body)s::text[], %(dedupe_key)s::text[], %(referral_id)s::bigint[])
-     AS m (kind, channel, recipient, subject, body, dedupe_key, referral_id)
+            %(body)s::text[], %(dedupe_key)s::text[], %(referral_id)s::bigint[],
+            %(language)s::text[], %(personalisation)s::text[])
+     AS m (kind, channel, recipient, subject, body, dedupe_key, referral_id, language,
+           personalisation)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
@@ -84,6 +108,7 @@ def outbox_queue(messages: Sequence[OutboxMessage], *, now: datetime) -> int:
     if not messages:
         return 0
     columns = {f.name: [getattr(m, f.name) for m in messages] for f in fields(OutboxMessage)}
+    columns["personalisation"] = [json.dumps(values) for values in columns["personalisation"]]
     with connection.cursor() as cursor:
         cursor.execute(QUEUE_SQL, {**columns, "now": now})
         queued = len(cursor.fetchall())
@@ -166,7 +191,7 @@ def _send(notification: Notification) -> None:
         sms_backend().send(to=notification.recipient, body=notification.body)
 
 
-def _describe(error: Exception) -> str:
+def describe_error(error: Exception) -> str:
     """The kind of a sending error, without its message (which may hold an address)."""
     name = type(error).__name__
     if isinstance(error, smtplib.SMTPResponseException):
@@ -177,62 +202,160 @@ def _describe(error: Exception) -> str:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What became of one attempt to send a message.
+
+    sent: handed over (with Notify's id, through Notify); retry: try again after a wait, the
+    attempt counted; failed: never try again, for `failure`; pause: the gateway asks us to slow
+    down (a rate limit), so the attempt is not counted and sending stops for `wait`.
+    """
+
+    result: Literal["sent", "retry", "failed", "pause"]
+    error: str = ""
+    failure: str = ""
+    notify_id: str | None = None
+    wait: timedelta | None = None
+
+
+class Gateway(Protocol):
+    """Where the outbox hands its messages: Notify, or the email and SMS backends."""
+
+    def send(self, notification: Notification, *, earlier_attempts: int) -> Outcome: ...
+
+
+class BackendGateway:
+    """Django's email backend and NOTIFICATION_SMS_BACKEND: development, or SMTP."""
+
+    def send(self, notification: Notification, *, earlier_attempts: int) -> Outcome:
+        """Send by the channel's backend; any failure is retried."""
+        try:
+            _send(notification)
+        except Exception as error:  # any backend failure: count it, keep the row
+            return Outcome("retry", error=describe_error(error))
+        return Outcome("sent")
+
+
+def gateway() -> Gateway:
+    """GOV.UK Notify when NOTIFY_API_KEY is set, else the email and SMS backends."""
+    if getattr(settings, "NOTIFY_API_KEY", ""):
+        from programmes.notify import NotifyGateway  # notify builds on this module's Outcome
+
+        return NotifyGateway()
+    return BackendGateway()
+
+
+def retry_wait(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed attempt: 1, 2, 4 ... 60 min."""
+    return min(RETRY_FIRST_WAIT * 2 ** max(attempts - 1, 0), RETRY_LONGEST_WAIT)
+
+
+@dataclass(frozen=True)
 class SendSummary:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    paused: int = 0
 
 
-def notifications_send_pending(*, batch: int = 100) -> SendSummary:
-    """Send up to `batch` pending messages, oldest first; return what happened.
+def claim_next(*, now: datetime, skip: Sequence[int]) -> Notification | None:
+    """The oldest pending message that is due and not locked by another worker, with its
+    attempt counted and a lease on it, committed before it is sent."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Notification.Status.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(pk__in=skip)
+            .order_by("created_at", "id")
+            .first()
+        )
+        if notification is not None:
+            Notification.objects.filter(pk=notification.pk).update(
+                attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
+            )
+    return notification
+
+
+def _record(notification: Notification, outcome: Outcome, *, now: datetime) -> str:
+    """Write what became of the attempt; return "sent", "retrying", "failed" or "paused".
+
+    Only if the row is still as this attempt claimed it: a worker that outlived its lease
+    finds another worker's attempt recorded instead, and leaves it.
+    """
+    attempts = notification.attempts + 1
+    rows = Notification.objects.filter(
+        pk=notification.pk, attempts=attempts, status=Notification.Status.PENDING
+    )
+    label = (notification.pk, notification.kind)
+    if outcome.result == "sent":
+        changes: dict[str, Any] = {
+            "status": Notification.Status.SENT,
+            "sent_at": now,
+            "last_error": "",
+            "next_attempt_at": None,
+            "notify_id": outcome.notify_id,
+            "delivery_status": "created" if outcome.notify_id else "",
+        }
+        result = "sent"
+    elif outcome.result == "pause":
+        changes = {
+            "attempts": F("attempts") - 1,
+            "next_attempt_at": now + (outcome.wait or RETRY_FIRST_WAIT),
+            "last_error": outcome.error,
+        }
+        result = "paused"
+        logger.warning("Notification %s (%s) not sent, sending paused: %s", *label, outcome.error)
+    elif outcome.result == "failed":
+        changes = {
+            "status": Notification.Status.FAILED,
+            "failure": outcome.failure,
+            "last_error": outcome.error,
+            "next_attempt_at": None,
+        }
+        result = "failed"
+        logger.warning("Notification %s (%s) not sent, failed: %s", *label, outcome.error)
+    else:
+        gave_up = attempts >= MAX_ATTEMPTS
+        changes = {
+            "status": Notification.Status.FAILED if gave_up else Notification.Status.PENDING,
+            "failure": Notification.Failure.GAVE_UP if gave_up else "",
+            "last_error": outcome.error,
+            "next_attempt_at": None if gave_up else now + retry_wait(attempts),
+        }
+        result = "failed" if gave_up else "retrying"
+        logger.warning(
+            "Notification %s (%s) not sent, attempt %s of %s: %s",
+            *label,
+            attempts,
+            MAX_ATTEMPTS,
+            outcome.error,
+        )
+    if not rows.update(**changes):
+        logger.warning("Notification %s (%s): another worker took it over", *label)
+    return result
+
+
+def notifications_send_pending(*, batch: int = 100, now: datetime | None = None) -> SendSummary:
+    """Send up to `batch` pending messages that are due, oldest first; return what happened.
 
     Each message is claimed in its own short transaction (SELECT ... FOR UPDATE SKIP LOCKED),
-    sent, and marked in the same transaction, so two workers never send the same row and a
-    worker killed half-way loses at most the one message it was sending (which is sent again).
-    A failure adds one to `attempts` and records the kind of error; the row stays pending for
-    a later run until MAX_ATTEMPTS, then it is marked failed.
+    which counts the attempt and leases the row for CLAIM_LEASE, so two workers never send the
+    same row; then it is sent outside any transaction and the outcome recorded. A failure
+    waits `retry_wait` before the next attempt, until MAX_ATTEMPTS, then the message is marked
+    failed; a message the gateway refuses for good is failed at once; a rate limit stops this
+    run and the message waits, its attempt not counted. A worker killed half-way leaves the
+    one message it was sending to be taken up again when its lease ends.
     """
+    send_by = gateway()
     tried: list[int] = []
-    sent = retrying = failed = 0
+    results = {"sent": 0, "retrying": 0, "failed": 0, "paused": 0}
     for _ in range(batch):
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True)
-                .filter(status=Notification.Status.PENDING)
-                .exclude(pk__in=tried)
-                .order_by("created_at", "id")
-                .first()
-            )
-            if notification is None:
-                break
-            tried.append(notification.pk)
-            rows = Notification.objects.filter(pk=notification.pk)
-            try:
-                _send(notification)
-            except Exception as error:  # any backend failure: count it, keep the row
-                attempts = notification.attempts + 1
-                gave_up = attempts >= MAX_ATTEMPTS
-                rows.update(
-                    attempts=F("attempts") + 1,
-                    last_error=_describe(error),
-                    status=Notification.Status.FAILED if gave_up else Notification.Status.PENDING,
-                )
-                logger.warning(
-                    "Notification %s (%s) not sent, attempt %s of %s: %s",
-                    notification.pk,
-                    notification.kind,
-                    attempts,
-                    MAX_ATTEMPTS,
-                    _describe(error),
-                )
-                failed += gave_up
-                retrying += not gave_up
-            else:
-                rows.update(
-                    status=Notification.Status.SENT,
-                    sent_at=timezone.now(),
-                    attempts=F("attempts") + 1,
-                    last_error="",
-                )
-                sent += 1
-    return SendSummary(sent=sent, retrying=retrying, failed=failed)
+        notification = claim_next(now=now or timezone.now(), skip=tried)
+        if notification is None:
+            break
+        tried.append(notification.pk)
+        outcome = send_by.send(notification, earlier_attempts=notification.attempts)
+        results[_record(notification, outcome, now=now or timezone.now())] += 1
+        if outcome.result == "pause":
+            break
+    return SendSummary(**results)

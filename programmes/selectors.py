@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
@@ -15,6 +17,7 @@ from programmes.models import (
     Appointment,
     Attendance,
     GroupSession,
+    Notification,
     Programme,
     Referral,
     ReferralStatus,
@@ -57,6 +60,24 @@ def referrals_visible_to(user: User) -> QuerySet[Referral]:
     if user.is_force_staff:
         return Referral.objects.filter(case__in=cases_visible_to(user))
     return Referral.objects.none()
+
+
+def notifications_for_case(case: Case, *, limit: int = 20) -> list[Notification]:
+    """The latest messages about a case's referrals (reminders to the person), newest first."""
+    return list(
+        Notification.objects.filter(referral__case=case).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def latest_notification_by_case(case_ids: Sequence[int]) -> dict[int, Notification]:
+    """Each of the cases' most recent message about its referrals, by case id (one query)."""
+    latest = (
+        Notification.objects.filter(referral__case_id__in=case_ids)
+        .annotate(for_case=F("referral__case_id"))
+        .order_by("referral__case_id", "-created_at", "-id")
+        .distinct("referral__case_id")
+    )
+    return {notification.for_case: notification for notification in latest}
 
 
 def referrals_for_case(case: Case) -> QuerySet[Referral]:

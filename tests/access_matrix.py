@@ -378,6 +378,22 @@ DECLARATIONS: dict[str, Expect] = {
     "audit:export": Expect(
         "page", frozenset({ADMINISTRATOR}), national=True, personal=GET, audit_person=False
     ),
+    # Subject access requests: any person, in any force, for the administrator.
+    "data_protection:subject_access_find": Expect(
+        "page",
+        frozenset({ADMINISTRATOR}),
+        calls=(GET, Call("post", body=PERSON_FORM)),
+        national=True,
+        personal=Call("post", body=PERSON_FORM),
+    ),
+    "data_protection:subject_access": Expect(
+        "page",
+        frozenset({ADMINISTRATOR}),
+        args={"person_id": "person"},
+        calls=(GET, Call("post", body={"reference": "DP-2026-1", "copy": "document"})),
+        national=True,
+        personal=GET,
+    ),
     # The Django admin, one declaration for all its pages (see ADMIN_NAMESPACE).
     "admin:index": Expect("admin", frozenset({ADMINISTRATOR})),
 }

@@ -68,6 +68,13 @@ def reference_data_after_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def messages_never_reach_gov_uk_notify(settings):
+    """Tests send through the email and SMS backends, or through the Notify stand-in that
+    tests/test_notify.py starts: never through a NOTIFY_API_KEY the developer has set."""
+    settings.NOTIFY_API_KEY = ""
+
+
+@pytest.fixture(autouse=True)
 def sign_in_without_lockout_or_second_factor(request, settings):
     """Most tests sign in with force_login or client.login, which give axes no request and
     no TOTP code. The tests of lockout and the second factor (marked `sign_in`) keep both."""

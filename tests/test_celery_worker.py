@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
@@ -24,6 +25,7 @@ from accounts.models import Role
 from escalations.models import Escalation
 from escalations.notifications import notifications_queue_reminders
 from programmes.models import Notification, Referral
+from scripts.notify_standin import NotifyStandIn, settings_environment
 from tests import factories
 
 # The worker listens on its own queue, so tasks left in Redis by other runs never reach it.
@@ -41,9 +43,10 @@ def database_url_for_worker() -> str:
     return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
-@pytest.fixture
-def worker(tmp_path: Path) -> Iterator[Path]:
-    """A `celery worker` process on QUEUE against the test database; yields its log file."""
+@contextlib.contextmanager
+def celery_worker(tmp_path: Path, **environment: str) -> Iterator[Path]:
+    """A `celery worker` process on QUEUE against the test database, with `environment` added
+    to its own; yields its log file."""
     with current_app.connection_for_write() as broker:
         broker.default_channel.queue_purge(QUEUE)
     log = tmp_path / "worker.log"
@@ -57,6 +60,8 @@ def worker(tmp_path: Path) -> Iterator[Path]:
         "NOTIFICATION_SMS_BACKEND": "file",
         "EMAIL_BACKEND": "file",
         "NOTIFICATION_FILE_DIR": str(tmp_path / "notifications"),
+        "NOTIFY_API_KEY": "",  # not the developer's Notify, unless `environment` says so
+        **environment,
     }
     command = [
         sys.executable, "-m", "celery", "-A", "diversion", "worker", "--pool=solo",
@@ -83,6 +88,25 @@ def worker(tmp_path: Path) -> Iterator[Path]:
             process.wait()
 
 
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Path]:
+    """A worker whose messages go to files under the test's directory; yields its log file."""
+    with celery_worker(tmp_path) as log:
+        yield log
+
+
+@pytest.fixture
+def notify_worker(tmp_path: Path) -> Iterator[tuple[Path, NotifyStandIn]]:
+    """A worker configured, by its environment, to send through a Notify stand-in on
+    loopback; yields its log file and the stand-in."""
+    standin = NotifyStandIn().start()
+    try:
+        with celery_worker(tmp_path, **settings_environment(standin.base_url)) as log:
+            yield log, standin
+    finally:
+        standin.stop()
+
+
 def wait_for(condition: Callable[[], bool], log: Path) -> None:
     """Poll PostgreSQL until `condition()` holds; fail with the worker's log after WAIT s."""
     deadline = time.monotonic() + WAIT
@@ -104,12 +128,14 @@ def test_beat_schedule_is_in_the_database_with_the_default_times() -> None:
             "escalations.sweep_deadlines",
             "escalations.queue_reminders",
             "programmes.send_pending_notifications",
+            "programmes.check_notification_delivery",
         )
     }
     assert every == {
         "escalations.sweep_deadlines": (15, "minutes"),
         "escalations.queue_reminders": (1, "hours"),
         "programmes.send_pending_notifications": (5, "minutes"),
+        "programmes.check_notification_delivery": (10, "minutes"),
     }
     digest = tasks["escalations.queue_digest"].crontab
     assert (digest.minute, digest.hour, str(digest.timezone)) == ("0", "7", "Europe/London")
@@ -127,7 +153,7 @@ def test_beat_schedule_migration_run_again_keeps_what_an_administrator_changed()
 
     migration.create_schedule(django_apps, None)
 
-    assert PeriodicTask.objects.count() == tasks == 6
+    assert PeriodicTask.objects.count() == tasks == 7
     assert IntervalSchedule.objects.count() == schedules
     sweep.refresh_from_db()
     assert sweep.interval.every == 30
@@ -194,3 +220,33 @@ def test_worker_sends_what_waits_in_the_outbox(worker: Path) -> None:
     assert Notification.objects.get(referral=referral).status == "sent"
     (sms,) = (worker.parent / "notifications" / "sms").iterdir()
     assert "07700 900456" in sms.read_text()
+
+
+@pytest.mark.celery
+@pytest.mark.django_db(transaction=True)
+def test_worker_sends_a_reminder_through_notify_and_its_failure_reaches_the_case_page(
+    notify_worker: tuple[Path, NotifyStandIn], client
+) -> None:
+    log, notify = notify_worker
+    officer = factories.UserFactory(role=Role.CUSTODY_OFFICER, force=factories.force("TVP"))
+    referral = factories.ReferralFactory(
+        case__created_by=officer,
+        case__person__phone="07700 900002",  # Notify's simulated "does not exist"
+        case__person__contact_preference="sms",
+        status="accepted",
+        first_appointment_due=timezone.now() + timedelta(hours=30),
+    )
+    assert notifications_queue_reminders(now=timezone.now() + timedelta(hours=10)) == 1
+    reminder = Notification.objects.get(referral=referral)
+
+    current_app.send_task("programmes.send_pending_notifications", queue=QUEUE)
+    wait_for(lambda: Notification.objects.filter(pk=reminder.pk, status="sent").exists(), log)
+    current_app.send_task("programmes.check_notification_delivery", queue=QUEUE)
+    wait_for(lambda: Notification.objects.filter(pk=reminder.pk, status="failed").exists(), log)
+
+    [sent] = notify.sent
+    assert (sent.reference, sent.type) == (str(reminder.pk), "sms")
+    client.force_login(officer)
+    page = client.get(f"/cases/{referral.case.reference}/").content.decode()
+    assert "was not delivered: the mobile number does not exist" in page
+    assert "07700 900002" not in log.read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 from django.db import connections, transaction
+from django.utils import timezone
 
 from accounts.models import Role, User
 from base.clock import LONDON, end_of_day
@@ -386,19 +387,29 @@ def test_failing_backend_counts_the_attempt_keeps_the_row_pending_and_logs_no_pe
 
 
 @pytest.mark.django_db
-def test_message_is_marked_failed_after_the_last_attempt(settings) -> None:
+def test_failing_message_waits_longer_each_time_and_is_marked_failed_after_the_last_attempt(
+    settings,
+) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
     message = outbox("email", "g@example.org", "t:1")
+    now = timezone.now()
 
+    waits = []
     for _ in range(MAX_ATTEMPTS - 1):
-        assert notifications_send_pending() == SendSummary(retrying=1)
-    assert notifications_send_pending() == SendSummary(failed=1)
-    assert notifications_send_pending() == SendSummary()
+        assert notifications_send_pending(now=now) == SendSummary(retrying=1)
+        assert notifications_send_pending(now=now) == SendSummary()  # not yet: it waits
+        message.refresh_from_db()
+        waits.append(message.next_attempt_at - now)
+        now = message.next_attempt_at
+    assert notifications_send_pending(now=now) == SendSummary(failed=1)
+    assert notifications_send_pending(now=now + timedelta(days=1)) == SendSummary()
 
+    assert [wait.total_seconds() / 60 for wait in waits] == [1, 2, 4, 8, 16, 32, 60]
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
     assert message.last_error == "ConnectionRefusedError (errno 111)"
+    assert message.failure == "gave_up"
     assert message.sent_at is None
 
 

@@ -153,7 +153,7 @@ people_search = extend_schema(
     summary="Find a person",
     operation_id="people_search",
     description=(
-        "Search before adding a person: an exact match by police national identifier "
+        "Search before adding a person: an exact match by PNC ID "
         "(pnc_id), else up to ten possible matches with the same date of birth and a "
         "similar name (case, accents, hyphens and small misspellings ignored). Each person "
         "comes with their earlier cases in your force, and whether another force has any. "

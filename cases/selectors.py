@@ -376,7 +376,7 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
         if other.person_id == person.pk:
             matched_by = "the same person record"
         elif person.pnc_id and other.person.pnc_id == person.pnc_id:
-            matched_by = "police national identifier"
+            matched_by = "PNC ID"
         else:
             matched_by = "name and date of birth"
         found.append(

@@ -58,8 +58,7 @@ PERSON_FIELDS = (
 )
 
 DUPLICATE_PNC_ID = (
-    "A person with this police national identifier already exists: find them instead of adding "
-    "them again."
+    "A person with this PNC ID already exists: find them instead of adding them again."
 )
 
 

@@ -73,18 +73,39 @@ def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFla
 def referral_timeline(case: Case) -> list[TimelineEvent]:
     """Every status change of the case's referrals."""
     changes = ReferralStatusChange.objects.filter(referral__case=case).select_related(
-        "changed_by", "referral__programme"
+        "changed_by", "referral__programme__provider"
     )
     return [
         TimelineEvent(
-            title=f"Referral {change.referral.reference}: "
-            f"{ReferralStatus(change.to_status).label.lower()}",
+            title=referral_change_title(change),
             at=change.changed_at,
             by=user_name(change.changed_by),
             description=change.reason or change.referral.programme.name,
         )
         for change in changes
     ]
+
+
+def referral_change_title(change: ReferralStatusChange) -> str:
+    """What a referral's status change means, naming the provider where it acted."""
+    referral = change.referral
+    provider = referral.programme.provider.name
+    match change.to_status:
+        case ReferralStatus.NEW:
+            return f"Referral {referral.reference} made to {referral.programme.name} ({provider})"
+        case ReferralStatus.ACCEPTED if change.from_status == ReferralStatus.NEW:
+            return f"Referral accepted by {provider}"
+        case ReferralStatus.DECLINED:
+            return f"Referral declined by {provider}"
+        case ReferralStatus.IN_PROGRESS:
+            return "Programme started: first appointment attended"
+        case ReferralStatus.COMPLETED:
+            return f"Programme completed with {provider}"
+        case ReferralStatus.FLAGGED:
+            return f"Referral {referral.reference} flagged by the deadline sweep"
+        case ReferralStatus.WITHDRAWN:
+            return f"Referral {referral.reference} withdrawn"
+    return f"Referral {referral.reference}: {ReferralStatus(change.to_status).label.lower()}"
 
 
 @extend_schema_field(ReferralSerializer(many=True))

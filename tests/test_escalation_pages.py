@@ -336,7 +336,7 @@ def test_escalation_page_shows_the_rule_deadlines_attendance_and_history(
     assert 'data-deadline="first">' in html
     assert "0 used of 1 allowed" in html
     assert "No appointments were booked." in html
-    assert f"Referral {referral.reference}: flagged for escalation" in html  # the timeline
+    assert f"Referral {referral.reference} flagged by the deadline sweep" in html  # the timeline
     assert "Dylan Thomas" in html and referral.case.reference in html
     assert 'name="decision" type="radio" value="prosecute"' in html
     assert AuditEvent.objects.filter(

@@ -26,5 +26,7 @@ RUN SECRET_KEY=collectstatic-only \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "diversion.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", \
+# gunicorn takes its number of worker processes from WEB_CONCURRENCY.
+ENV WEB_CONCURRENCY=2
+CMD ["gunicorn", "diversion.wsgi", "--bind", "0.0.0.0:8000", \
      "-c", "diversion/gunicorn.conf.py", "--no-control-socket"]

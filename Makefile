@@ -12,7 +12,7 @@ BENCH_ARGS ?=
 WHO    ?= supervisor
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test chromium lint fmt migrations-check assets shell bench code notify
+.PHONY: help install run test chromium lint fmt migrations-check assets shell bench code notify chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ shell: install ## a Django shell with the services up
 # and keeps them; BENCH_ARGS="--rebuild" builds them again, "--help" lists the options.
 bench: install ## national-scale benchmark: pages, checks and jobs at 1k and N cases (N=1000000)
 	$(STACK) exec -- python scripts/bench_national.py --n $(N) $(BENCH_ARGS)
+
+# Starts a PostgreSQL (var/chaos/postgres) and a Redis of its own, never DATABASE_URL's or
+# REDIS_URL's, since it kills and restarts them. About a minute and a half; CI runs it.
+chaos: install ## fault cases: a worker killed mid-sweep, Redis and PostgreSQL restarted
+	$(VENV)/bin/python scripts/chaos.py
 
 code: install ## the demo authenticator's current code for WHO (supervisor or admin)
 	@DEBUG=1 $(STACK) exec -- python manage.py demo_code $(WHO) 2>/dev/null | tail -n 1

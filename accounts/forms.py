@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+
+from accounts.models import API_TOKEN_MAX_LIFETIME
 
 
 class CodeForm(forms.Form):
@@ -30,9 +33,36 @@ class CodeForm(forms.Form):
 
 
 class TokenForm(forms.Form):
+    """A new API token: what it is for, how long it lives, whether it may change anything."""
+
     name = forms.CharField(
         label="What is the token for?",
         help_text="For example, the provider's case system",
         max_length=100,
         error_messages={"required": "Say what the token is for"},
     )
+    lifetime_days = forms.IntegerField(
+        label="How many days should it work for?",
+        min_value=1,
+        max_value=API_TOKEN_MAX_LIFETIME.days,
+        required=False,  # left empty: the default lifetime
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-3", "inputmode": "numeric"}),
+        error_messages={
+            "invalid": "Enter a whole number of days, for example 90",
+            "min_value": "A token works for at least 1 day",
+            "max_value": f"A token works for at most {API_TOKEN_MAX_LIFETIME.days} days",
+        },
+    )
+    read_only = forms.BooleanField(
+        label="Read only: it may look things up but never change anything",
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        default = settings.API_TOKEN_LIFETIME_DAYS
+        self.fields["lifetime_days"].initial = default
+        self.fields["lifetime_days"].help_text = (
+            f"It stops working after this; {default} days unless you choose otherwise, at most "
+            f"{API_TOKEN_MAX_LIFETIME.days}. Create a new one before it expires."
+        )

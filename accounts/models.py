@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from base.errors import DomainError
 
 
 class Role(models.TextChoices):
@@ -84,6 +87,13 @@ class User(AbstractUser):
         return self.role in settings.TWO_FACTOR_ROLES
 
     @property
+    def may_hold_api_tokens(self) -> bool:
+        """Whether a token may act as this user. A token proves no second factor, so the roles
+        that must prove one (supervisors, administrators) hold none: a token never reaches
+        more than its holder's pages do. Systems get their own account (see README, API)."""
+        return self.is_active and not self.needs_two_factor
+
+    @property
     def organisation_name(self) -> str:
         """The force or provider this user works for, for the header."""
         if self.force_id:
@@ -98,8 +108,14 @@ def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# The longest a token may live; each token's own lifetime is chosen when it is created, the
+# default being settings.API_TOKEN_LIFETIME_DAYS.
+API_TOKEN_MAX_LIFETIME = timedelta(days=365)
+
+
 class ApiToken(models.Model):
-    """A revocable API token belonging to a user. Only its hash is kept: it is shown once."""
+    """A revocable, expiring API token belonging to a user. Only its hash is kept: it is shown
+    once. A read-only token may only read (GET, HEAD, OPTIONS)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
@@ -107,7 +123,10 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, help_text="What it is for, e.g. the provider's system")
     prefix = models.CharField(max_length=8, help_text="The first characters, to tell tokens apart")
     key_hash = models.CharField(max_length=64, unique=True)
+    read_only = models.BooleanField(default=False, help_text="May only read, never change")
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="It stops working at this time")
+    # Recorded at most once every few minutes (accounts.authentication), not on every request.
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -118,18 +137,64 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(cls, *, user: User, name: str) -> tuple[ApiToken, str]:
-        """Create a token and return it with its key; the key is never retrievable again."""
+    def issue(
+        cls,
+        *,
+        user: User,
+        name: str,
+        lifetime: timedelta | None = None,
+        read_only: bool = False,
+    ) -> tuple[ApiToken, str]:
+        """Create a token and return it with its key; the key is never retrievable again.
+
+        Refused for a user who may not hold tokens (User.may_hold_api_tokens) and for a
+        lifetime over API_TOKEN_MAX_LIFETIME.
+        """
+        if not user.may_hold_api_tokens:
+            raise DomainError(
+                "Supervisors and administrators sign in with a second factor, which a token "
+                "cannot prove, so they cannot hold API tokens. A system that needs the API "
+                "gets its own account: ask an administrator.",
+                code="forbidden",
+            )
+        lifetime = lifetime or timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
+        if not timedelta(0) < lifetime <= API_TOKEN_MAX_LIFETIME:
+            raise DomainError(
+                f"A token lives for 1 to {API_TOKEN_MAX_LIFETIME.days} days", field="lifetime"
+            )
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, prefix=key[:8], key_hash=hash_token(key))
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            prefix=key[:8],
+            key_hash=hash_token(key),
+            read_only=read_only,
+            expires_at=timezone.now() + lifetime,
+        )
         return token, key
 
     @property
     def is_active(self) -> bool:
+        """Not revoked: its holder may still revoke it (it may have expired)."""
         return self.revoked_at is None
+
+    def refusal(self, now: datetime | None = None) -> str:
+        """Why the API refuses this token now, or "" when it works."""
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return f"revoked on {_date(self.revoked_at)}"
+        if self.expires_at <= now:
+            return f"expired on {_date(self.expires_at)}"
+        if not self.user.may_hold_api_tokens:
+            return "its holder's role signs in with a second factor, which a token cannot prove"
+        return ""
 
     def revoke(self) -> None:
         """Stop the token working from now on."""
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+def _date(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%-d %b %Y %H:%M")

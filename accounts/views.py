@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import segno
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.forms import CodeForm, TokenForm
 from accounts.models import ApiToken
 from audit.services import audit_record
+from base.errors import DomainError
 
 
 def _next(request: HttpRequest) -> str:
@@ -60,22 +62,47 @@ def _base32(key: bytes) -> str:
 @never_cache
 @login_required
 def tokens(request: HttpRequest) -> HttpResponse:
-    """The user's API tokens: create one (shown once), see when each was used, revoke.
+    """The user's API tokens: create one (shown once, with when it expires), see when each was
+    last used, revoke. Supervisors and administrators may not hold tokens (their second factor
+    cannot travel with one): they see and may revoke old ones, but create none.
 
     A new key is kept in the session only until the page after the redirect shows it, so a
     reload neither creates a second token nor shows the key again.
     """
-    form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        token, key = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
-        audit_record(user=request.user, action="create", obj=token)
-        request.session["new_api_token"] = key
-        return redirect("accounts:tokens")
-    new_key = request.session.pop("new_api_token", None)
+    user = request.user
+    form = TokenForm(request.POST or None) if user.may_hold_api_tokens else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        days = form.cleaned_data["lifetime_days"]  # empty: the default lifetime
+        try:
+            token, key = ApiToken.issue(
+                user=user,
+                name=form.cleaned_data["name"],
+                lifetime=timedelta(days=days) if days else None,
+                read_only=form.cleaned_data["read_only"],
+            )
+        except DomainError as error:
+            error.show_on(form, {"lifetime": "lifetime_days"})
+        else:
+            audit_record(
+                user=user,
+                action="create",
+                obj=token,
+                changes={"read_only": token.read_only, "expires_at": token.expires_at.isoformat()},
+            )
+            request.session["new_api_token"] = {"key": key, "pk": token.pk}
+            return redirect("accounts:tokens")
+    new = request.session.pop("new_api_token", None)
+    tokens = list(user.api_tokens.select_related("user"))
+    new_token = next((t for t in tokens if isinstance(new, dict) and t.pk == new["pk"]), None)
     return render(
         request,
         "accounts/tokens.html",
-        {"form": form, "new_key": new_key, "tokens": request.user.api_tokens.all()},
+        {
+            "form": form,
+            "new_key": new["key"] if new_token else None,
+            "new_token": new_token,
+            "tokens": [(token, token.refusal()) for token in tokens],
+        },
     )
 
 

@@ -20,6 +20,7 @@ from audit.forms import AuditSearchForm
 from audit.models import AuditEvent
 from audit.selectors import audit_events, people_by_id, person_get, person_trail
 from audit.services import audit_record
+from audit.wording import summarise_changes, what_happened
 from base.clock import LONDON
 from base.pages import administrator_required
 from base.paging import list_page
@@ -27,7 +28,6 @@ from base.paging import list_page
 AUDIT_OBJECT_TYPE = "audit.auditevent"
 PAGE_SIZE = 50
 TRAIL_PAGE_SIZE = 100
-SUMMARY_LENGTH = 200
 
 CSV_HEADER = [
     "When (Europe/London)",
@@ -43,34 +43,6 @@ CSV_HEADER = [
 ]
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return ", ".join(_short(item) for item in value)
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def summarise_changes(changes: dict[str, Any]) -> str:
-    """One line for a row's changes: "status: offered → accepted; outcome: diverted"."""
-    before = changes.get("before") if isinstance(changes.get("before"), dict) else {}
-    after = changes.get("after") if isinstance(changes.get("after"), dict) else {}
-    parts = [
-        f"{key}: {_short(before[key])} → {_short(value)}"
-        if key in before
-        else f"{key}: {_short(value)}"
-        for key, value in after.items()
-        if key in before or value not in ("", None, [], {})
-    ]
-    parts += [
-        f"{key}: {_short(value)}"
-        for key, value in changes.items()
-        if key not in ("before", "after") or not isinstance(value, dict)
-    ]
-    summary = "; ".join(parts)
-    return summary if len(summary) <= SUMMARY_LENGTH else summary[: SUMMARY_LENGTH - 1] + "…"
-
-
 def _annotate(events: Iterable[AuditEvent]) -> list[AuditEvent]:
     """Give each event of a page its person (one query) and its changes in one line."""
     events = list(events)
@@ -78,6 +50,7 @@ def _annotate(events: Iterable[AuditEvent]) -> list[AuditEvent]:
     for event in events:
         event.person = people.get(event.person_id)
         event.summary = summarise_changes(event.changes or {})
+        event.what = what_happened(event)
     return events
 
 

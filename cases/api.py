@@ -32,6 +32,7 @@ from cases.selectors import (
     people_search,
 )
 from cases.serializers import (
+    CaseCorrectionSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseListQuerySerializer,
@@ -40,15 +41,18 @@ from cases.serializers import (
     EligibilityDecisionSerializer,
     OfferCreateSerializer,
     OfferSerializer,
+    PersonCorrectionSerializer,
     PersonMatchesSerializer,
     PersonSearchSerializer,
     PersonSerializer,
 )
 from cases.services import (
     DrugQuantity,
+    case_correct,
     case_create,
     eligibility_check,
     offer_record,
+    person_correct,
     person_create,
 )
 
@@ -112,6 +116,29 @@ class CaseViewSet(GenericViewSet):
         ]
         case = case_create(by=request.user, drugs=drugs, **data)
         return Response(CaseDetailSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    @docs.case_correct
+    def partial_update(self, request: Request, reference: str) -> Response:
+        case = case_get(user=request.user, reference=reference)
+        serializer = CaseCorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        drugs = data.pop("drugs", None)
+        if drugs is not None:
+            drugs = [DrugQuantity(drug=item["drug"], quantity=item["quantity"]) for item in drugs]
+        case_correct(case=case, by=request.user, drugs=drugs, **data)
+        return self.retrieve(request, reference)
+
+    @docs.person_correct
+    @action(detail=True, methods=["patch"], url_path="person")
+    def person(self, request: Request, reference: str) -> Response:
+        case = case_get(user=request.user, reference=reference)
+        serializer = PersonCorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        person_correct(person=case.person, by=request.user, **serializer.validated_data)
+        case.person.refresh_from_db()
+        audit_record(user=request.user, action="view", obj=case.person, person_id=case.person_id)
+        return Response(PersonSerializer(case.person).data)
 
     def retrieve(self, request: Request, reference: str) -> Response:
         reason = request.query_params.get("reason", "")[:500]

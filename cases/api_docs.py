@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 
 from base.api import BAD_REQUEST, CONFLICT, FORBIDDEN, NOT_FOUND
 from cases.serializers import (
+    CaseCorrectionSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseListQuerySerializer,
@@ -24,6 +25,7 @@ from cases.serializers import (
     EligibilityDecisionSerializer,
     OfferCreateSerializer,
     OfferSerializer,
+    PersonCorrectionSerializer,
     PersonMatchesSerializer,
     PersonSearchSerializer,
     PersonSerializer,
@@ -386,5 +388,62 @@ eligibility_replay = extend_schema(
             },
             response_only=True,
         ),
+    ],
+)
+
+
+case_correct = extend_schema(
+    tags=["cases"],
+    summary="Correct a case's details",
+    description=(
+        "Correct what was recorded wrongly: send only the fields to change, with the reason. "
+        "Correcting a fact the eligibility decision rested on (offence date, type or setting, "
+        "admission, residence, earlier conviction, circumstances, drugs) sends a decided case "
+        "back to `logged` for a new check; once the case is referred only the custody record "
+        "number and crime reference can change (409). Send the `version` you read to be told "
+        "(409, code record_changed) rather than overwrite someone else's correction. Answers "
+        "with the case as it is now."
+    ),
+    request=CaseCorrectionSerializer,
+    responses={
+        200: CaseDetailSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    examples=[
+        OpenApiExample(
+            "The crime reference, issued after logging",
+            value={"crime_reference": "43/2026/0001", "reason": "Issued by the crime bureau"},
+            request_only=True,
+        )
+    ],
+)
+
+person_correct = extend_schema(
+    tags=["cases"],
+    summary="Correct the details of a case's person",
+    description=(
+        "Correct the person's details as typed: send only the fields to change, with the "
+        "reason. Reminders go to the corrected contact details. A corrected date of birth "
+        "sends their decided, unreferred cases back for a new eligibility check, and is "
+        "refused (409) while a case of theirs is with a programme. Answers with the person as "
+        "they are now."
+    ),
+    request=PersonCorrectionSerializer,
+    responses={
+        200: PersonSerializer,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        409: CONFLICT,
+    },
+    examples=[
+        OpenApiExample(
+            "A mistyped mobile number",
+            value={"phone": "07700 900456", "reason": "Typed 123 for 456 at custody"},
+            request_only=True,
+        )
     ],
 )

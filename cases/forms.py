@@ -284,3 +284,28 @@ class ClosedCaseReasonForm(forms.Form):
 
 class OverrideForm(forms.Form):
     reason = forms.CharField(max_length=1000, required=False)
+
+
+class CorrectionForm(forms.Form):
+    """Why details are being corrected, and the version of the record the form showed."""
+
+    reason = forms.CharField(
+        label="Why are you correcting these details?",
+        help_text="For example, the mobile number was mistyped. This is kept in the case’s "
+        "history with your name.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": "Say why the details are being corrected",
+            "max_length": "The reason must be 500 characters or fewer",
+        },
+    )
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class PersonCorrectionForm(PersonForm, CorrectionForm):
+    """The person's details as they are now, to correct."""
+
+
+class CaseCorrectionForm(CaseForm, CorrectionForm):
+    """The offence as recorded, to correct."""

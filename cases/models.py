@@ -503,3 +503,29 @@ class CaseStatusChange(StatusChange):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class Correction(models.Model):
+    """Details of a person or a case changed after they were saved: who, when, why, and each
+    field as it was and as it is now. Shown in the case's history; the audit log names the
+    fields only (it outlives personal data), and retention erases these with the person."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="corrections")
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    changes = models.JSONField(help_text="Each field changed: its label, before and after")
+    reason = models.TextField()
+    rechecks = models.JSONField(
+        default=list, blank=True, help_text="Cases sent back for a new eligibility check"
+    )
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    corrected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-corrected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Correction of {', '.join(change['label'] for change in self.changes)}"

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from cases.models import Case, EligibilityDecision
 
 # Which status a case may move to from each status (DESIGN.md, "The life of a case").
+# A correction of the facts eligibility was decided on sends a decided case back to logged,
+# to be checked again (see correction_refusal).
 CASE_TRANSITIONS: dict[str, frozenset[str]] = {
     S.LOGGED: frozenset({S.ELIGIBLE, S.INELIGIBLE}),
-    S.INELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.CLOSED}),
-    S.ELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED}),
-    S.OFFERED: frozenset({S.ACCEPTED, S.CLOSED}),
-    S.ACCEPTED: frozenset({S.REFERRED}),
+    S.INELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.CLOSED, S.LOGGED}),
+    S.ELIGIBLE: frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED, S.LOGGED}),
+    S.OFFERED: frozenset({S.ACCEPTED, S.CLOSED, S.LOGGED}),
+    S.ACCEPTED: frozenset({S.REFERRED, S.LOGGED}),
     S.REFERRED: frozenset({S.IN_PROGRAMME, S.ACCEPTED, S.AWAITING_SUPERVISOR}),
     S.IN_PROGRAMME: frozenset({S.CLOSED, S.AWAITING_SUPERVISOR}),
     S.AWAITING_SUPERVISOR: frozenset({S.IN_PROGRAMME, S.REFERRED, S.CLOSED}),
@@ -46,6 +48,43 @@ OVERRIDE = "override"  # reverse the latest eligibility decision (services.eligi
 CLOSE = "close"  # close a case found not eligible (services.case_close_ineligible)
 OFFER = "offer"  # record the offer, or the answer to it (services.offer_record)
 REFER = "refer"  # refer to a programme (programmes.services.referral_create)
+CORRECT = "correct"  # correct the case's or the person's details (services.case_correct, ...)
+
+# The facts an eligibility decision rests on (EligibilityInputs): correcting one after a
+# decision sends the case back for a new check; after referral they can no longer change.
+ELIGIBILITY_FACTS = frozenset(
+    {
+        "date_of_birth",
+        "offence_date",
+        "offence_type",
+        "setting",
+        "admitted_offence",
+        "resides_in_force_area",
+        "previous_drug_conviction_or_caution",
+        "circumstances",
+        "drugs",
+    }
+)
+# Decided, but not referred yet: a correction of the facts means checking again.
+DECIDED_NOT_REFERRED = frozenset({S.ELIGIBLE, S.INELIGIBLE, S.OFFERED, S.ACCEPTED})
+
+
+def correction_refusal(status: str, changed: frozenset[str]) -> str:
+    """Why correcting the fields `changed` of a case in `status` is refused, or "" if it may
+    be made. Contact details and references can be corrected until the case is closed."""
+    if status == S.CLOSED:
+        return "The case is closed, so its details can no longer be corrected."
+    if changed & ELIGIBILITY_FACTS and status not in DECIDED_NOT_REFERRED | {S.LOGGED}:
+        return (
+            "The case has been referred to a programme, so the facts its eligibility was "
+            "decided on can no longer change. Ask a supervisor if the decision was wrong."
+        )
+    return ""
+
+
+def needs_new_check(status: str, changed: frozenset[str]) -> bool:
+    """Whether correcting `changed` sends a case in `status` back for a new eligibility check."""
+    return bool(changed & ELIGIBILITY_FACTS) and status in DECIDED_NOT_REFERRED
 
 
 def case_actions(
@@ -66,7 +105,8 @@ def case_actions(
     - close: found not eligible (the case goes to the standard process);
     - offer: eligible, or offered with the answer still to record;
     - refer: the offer was accepted;
-    - override: a supervisor, after a check and before the offer, once per decision.
+    - override: a supervisor, after a check and before the offer, once per decision;
+    - correct: until the case is closed (correction_refusal says which fields may change).
     """
     if not staff:
         return frozenset()
@@ -81,6 +121,8 @@ def case_actions(
         actions.add(REFER)
     if supervisor and decision_open and status in (S.ELIGIBLE, S.INELIGIBLE):
         actions.add(OVERRIDE)
+    if status != S.CLOSED:
+        actions.add(CORRECT)
     return frozenset(actions)
 
 

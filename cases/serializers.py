@@ -27,7 +27,7 @@ from cases.models import (
 )
 from cases.rules import RULES_VERSION
 from cases.selectors import people_available_to
-from cases.services import PERSON_FIELDS
+from cases.services import PERSON_FIELDS, version_of
 
 
 class PersonSearchSerializer(serializers.Serializer):
@@ -98,11 +98,19 @@ class PersonMatchesSerializer(serializers.Serializer):
 class PersonSerializer(serializers.ModelSerializer):
     """A person as created: names exactly as typed, contact details and preferences."""
 
+    version = serializers.SerializerMethodField(
+        help_text="Send it back with a correction (PATCH .../person/) to be told if someone "
+        "else changed the person since."
+    )
+
     class Meta:
         model = Person
-        fields = ["id", *PERSON_FIELDS]
+        fields = ["id", *PERSON_FIELDS, "version"]
         # person_create checks PNC ID uniqueness and answers with what to do instead.
         extra_kwargs = {"pnc_id": {"validators": []}}
+
+    def get_version(self, person: Person) -> str:
+        return version_of(person)
 
 
 class PersonSummarySerializer(serializers.ModelSerializer):
@@ -384,6 +392,10 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     force = serializers.CharField(source="force.name", read_only=True)
     person = PersonSummarySerializer(read_only=True)
     drugs = CaseDrugSerializer(many=True, read_only=True)
+    version = serializers.SerializerMethodField(
+        help_text="Send it back with a correction (PATCH) to be told if someone else changed "
+        "the case since."
+    )
     latest_eligibility = serializers.SerializerMethodField()
 
     class Meta:
@@ -406,12 +418,16 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "outcome",
             "home_office_outcome",
             "latest_eligibility",
+            "version",
             "created_at",
             "closed_at",
         ]
         read_only_fields = fields
 
     @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
+    def get_version(self, case: Case) -> str:
+        return version_of(case)
+
     def get_latest_eligibility(self, case: Case) -> dict[str, Any] | None:
         decision = self.context.get("latest_eligibility")
         return EligibilityDecisionSerializer(decision).data if decision else None
@@ -462,3 +478,43 @@ class OfferSerializer(serializers.ModelSerializer):
             "notes",
         ]
         read_only_fields = fields
+
+
+class CorrectionInputSerializer(serializers.Serializer):
+    """Why details are corrected, and the version of the record they were read at."""
+
+    reason = serializers.CharField(
+        max_length=500, help_text="Why the details are corrected; kept in the case's history."
+    )
+    version = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The `version` the record was read at: a correction sent with an older one "
+        "is refused with 409 (code record_changed) instead of overwriting someone else's.",
+    )
+
+
+class CaseCorrectionSerializer(CaseCreateSerializer, CorrectionInputSerializer):
+    """The case fields to correct (any of them; the others stay), with the reason."""
+
+    person = None  # a case's person is not corrected by moving the case to someone else
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class PersonCorrectionSerializer(PersonSerializer):
+    """The person's fields to correct (any of them; the others stay), with the reason."""
+
+    reason = serializers.CharField(
+        max_length=500, help_text="Why the details are corrected; kept in the case's history."
+    )
+    version = serializers.CharField(required=False, allow_blank=True, write_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "reason"]
+        read_only_fields = ["id"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, partial=True, **kwargs)

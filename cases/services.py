@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from accounts.models import User
 from audit.services import audit_record, audit_rows
@@ -31,6 +31,7 @@ from cases.models import (
     CaseStatus,
     CaseStatusChange,
     ContactPreference,
+    Correction,
     Drug,
     EligibilityDecision,
     Offer,
@@ -105,30 +106,34 @@ def validate_date_of_birth(date_of_birth: date, *, today: date | None = None) ->
         )
 
 
+def _validate_person(person: Person) -> None:
+    """What a person's details must satisfy, when added and when corrected."""
+    validate_date_of_birth(person.date_of_birth)
+    # Reminders go by the person's preferred channel, so it must be one they gave; someone
+    # with neither a phone nor an email can still be recorded (and gets no reminders).
+    if person.email or person.phone:
+        if person.contact_preference == ContactPreference.EMAIL and not person.email:
+            raise DomainError(
+                "Enter an email address, or choose text message for reminders", field="email"
+            )
+        if person.contact_preference == ContactPreference.SMS and not person.phone:
+            raise DomainError(
+                "Enter a mobile phone number, or choose email for reminders", field="phone"
+            )
+    _full_clean(person, exclude=["name_key"])
+
+
 def person_create(*, by: User, **fields: Any) -> Person:
     """Create a person exactly as typed (names keep their accents, apostrophes and hyphens)."""
     _require_force_role(by, "add a person")
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
-    validate_date_of_birth(fields["date_of_birth"])
     fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
-    # Reminders go by the person's preferred channel, so it must be one they gave; someone
-    # with neither a phone nor an email can still be recorded (and gets no reminders).
-    preference = fields.get("contact_preference", ContactPreference.SMS)
-    if fields.get("email") or fields.get("phone"):
-        if preference == ContactPreference.EMAIL and not fields.get("email"):
-            raise DomainError(
-                "Enter an email address, or choose text message for reminders", field="email"
-            )
-        if preference == ContactPreference.SMS and not fields.get("phone"):
-            raise DomainError(
-                "Enter a mobile phone number, or choose email for reminders", field="phone"
-            )
     person = Person(**fields, created_by=by)
     if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
         raise DomainError(DUPLICATE_PNC_ID, field="pnc_id")
-    _full_clean(person, exclude=["name_key"])
+    _validate_person(person)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -153,6 +158,31 @@ class DrugQuantity:
     quantity: Decimal
 
 
+def _validate_offence(offence_date: date, date_of_birth: date) -> None:
+    if offence_date > london_date(timezone.now()):
+        raise DomainError("The offence date must be today or in the past.", field="offence_date")
+    if offence_date < date_of_birth:
+        raise DomainError(
+            "The offence date is before the person's date of birth.", field="offence_date"
+        )
+
+
+def _validate_drugs(drugs: Sequence[DrugQuantity]) -> None:
+    if not drugs:
+        raise DomainError("Record at least one drug found.", field="drugs")
+    seen = set()
+    for item in drugs:
+        if item.quantity is None or item.quantity <= 0:
+            raise DomainError(
+                f"The quantity of {item.drug.name} must be more than 0.", field="drugs"
+            )
+        if item.drug.pk in seen:
+            raise DomainError(
+                f"{item.drug.name} is listed twice: give its total quantity once.", field="drugs"
+            )
+        seen.add(item.drug.pk)
+
+
 def case_create(
     *,
     by: User,
@@ -171,25 +201,8 @@ def case_create(
     """Log a possession case for `person` in the officer's own force."""
     _require_force_role(by, "log a case")
     custody_record_number = custody_record_number.strip().upper()
-    if offence_date > london_date(timezone.now()):
-        raise DomainError("The offence date must be today or in the past.", field="offence_date")
-    if offence_date < person.date_of_birth:
-        raise DomainError(
-            "The offence date is before the person's date of birth.", field="offence_date"
-        )
-    if not drugs:
-        raise DomainError("Record at least one drug found.", field="drugs")
-    seen = set()
-    for item in drugs:
-        if item.quantity is None or item.quantity <= 0:
-            raise DomainError(
-                f"The quantity of {item.drug.name} must be more than 0.", field="drugs"
-            )
-        if item.drug.pk in seen:
-            raise DomainError(
-                f"{item.drug.name} is listed twice: give its total quantity once.", field="drugs"
-            )
-        seen.add(item.drug.pk)
+    _validate_offence(offence_date, person.date_of_birth)
+    _validate_drugs(drugs)
     case = Case(
         force_id=by.force_id,
         person=person,
@@ -696,3 +709,271 @@ def eligibility_override(*, case: Case, by: User, reason: str) -> EligibilityDec
             reason=f"Eligibility overridden by a supervisor: {reason}",
         )
     return decision
+
+
+# --- Corrections ---------------------------------------------------------------------------
+
+CASE_FIELDS = (
+    "custody_record_number",
+    "crime_reference",
+    "offence_date",
+    "offence_type",
+    "setting",
+    "admitted_offence",
+    "resides_in_force_area",
+    "previous_drug_conviction_or_caution",
+    "circumstances",
+)
+NOTHING_CHANGED = "Nothing was changed: change the details that are wrong, or go back."
+
+
+class RecordChanged(IllegalTransition):
+    """The record changed after the form was shown, so a correction would overwrite someone
+    else's: nothing was saved."""
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self,
+            "Someone else changed these details while you were correcting them, so nothing was "
+            "saved. The details below are as they are now: make your correction again.",
+            code="record_changed",
+        )
+
+
+def version_of(record: Person | Case) -> str:
+    """The version of a record as shown in a form; a correction sent with an older one is
+    refused (RecordChanged). The time of its last change, to the microsecond."""
+    return record.updated_at.isoformat()
+
+
+def _as_text(record: Any, name: str, value: Any) -> str:
+    """A value as the history shows it: labels for choices, dates in words, Yes or No."""
+    if value is None or value == "" or value == []:
+        return "(none)"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, date):
+        return dateformat.format(value, "j F Y")
+    model_field = record._meta.get_field(name)
+    choices = dict(getattr(model_field, "base_field", model_field).flatchoices)
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(item, item)) for item in value)
+    return str(choices.get(value, value))
+
+
+# What the pages call the fields whose model names say less.
+LABELS = {
+    "given_name": "First name",
+    "family_name": "Last name",
+    "pnc_id": "PNC ID",
+    "phone": "Mobile phone number",
+    "email": "Email address",
+    "contact_preference": "Reminders by",
+    "admitted_offence": "Admitted the offence",
+    "previous_drug_conviction_or_caution": "Earlier drug conviction or caution (PNC)",
+    "resides_in_force_area": "Lives in the force area",
+    "circumstances": "Other circumstances",
+    "offence_date": "Date of the offence",
+    "offence_type": "Offence",
+    "drugs": "Drugs found",
+}
+
+
+def _label(record: Any, name: str) -> str:
+    return LABELS.get(name) or str(record._meta.get_field(name).verbose_name).capitalize()
+
+
+def _differences(record: Any, fields: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The fields whose new value differs from the record's: name -> (before, after)."""
+    return {
+        name: (getattr(record, name), after)
+        for name, after in fields.items()
+        if getattr(record, name) != after
+    }
+
+
+def _correction_written(
+    *,
+    by: User,
+    record: Person | Case,
+    changed: dict[str, tuple[Any, Any]],
+    reason: str,
+    rechecks: Sequence[Case],
+) -> Correction:
+    """The history row (before and after, shown on the case page) and the audit row (which
+    fields, not their values: the audit log outlives personal data)."""
+    is_case = isinstance(record, Case)
+    person_id = record.person_id if is_case else record.pk
+    correction = Correction.objects.create(
+        person_id=person_id,
+        case=record if is_case else None,
+        changes=[
+            {
+                "field": name,
+                "label": _label(record, name),
+                "before": before if name == "drugs" else _as_text(record, name, before),
+                "after": after if name == "drugs" else _as_text(record, name, after),
+            }
+            for name, (before, after) in changed.items()
+        ],
+        reason=reason,
+        rechecks=[case.reference for case in rechecks],
+        corrected_by=by,
+    )
+    audit_record(
+        user=by,
+        action="change",
+        obj=record,
+        object_id=record.reference if is_case else str(record.pk),
+        person_id=person_id,
+        changes={"fields": sorted(changed), "correction": correction.pk},
+        reason=reason,
+    )
+    return correction
+
+
+def _send_back_for_checking(
+    cases: Sequence[Case], changed: frozenset[str], labels: str, by: User
+) -> list[Case]:
+    """Cases decided on facts now corrected go back to logged, to be checked again."""
+    rechecks = [case for case in cases if rules.needs_new_check(case.status, changed)]
+    for case in rechecks:
+        case_transition(
+            case=case,
+            to=CaseStatus.LOGGED,
+            by=by,
+            reason=f"{labels} corrected: eligibility must be checked again",
+        )
+    return rechecks
+
+
+def _reason_given(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the details are being corrected", field="reason")
+    return reason
+
+
+def person_correct(
+    *, person: Person, by: User, reason: str = "", version: str = "", **fields: Any
+) -> Correction:
+    """Correct a person's details as typed after they were saved, by an officer of a force
+    holding them. A corrected date of birth sends their decided, unreferred cases back for a
+    new eligibility check, and is refused while a case of theirs is with a programme."""
+    _require_force_role(by, "correct a person's details")
+    reason = _reason_given(reason)
+    unknown = set(fields) - set(PERSON_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
+    if "pnc_id" in fields:
+        fields["pnc_id"] = (fields["pnc_id"] or "").strip().upper()
+    with transaction.atomic():
+        locked = Person.objects.select_for_update().filter(pk=person.pk).first()
+        if locked is None or not Case.objects.filter(person=locked, force=by.force_id).exists():
+            raise DomainError("No such person in your force.", code="not_found")
+        if locked.anonymised_at is not None:
+            raise DomainError("This person's record was erased.", code="erased")
+        if version and version != version_of(locked):
+            raise RecordChanged()
+        changed = _differences(locked, fields)
+        if not changed:
+            raise DomainError(NOTHING_CHANGED)
+        names = frozenset(changed)
+        cases = list(
+            Case.objects.select_for_update()
+            .filter(person=locked)
+            .exclude(status=CaseStatus.CLOSED)
+            .order_by("pk")
+        )
+        for case in cases:
+            if refusal := rules.correction_refusal(case.status, names):
+                raise IllegalTransition(f"Case {case.reference}: {refusal}")
+        if (
+            "pnc_id" in changed
+            and changed["pnc_id"][1]
+            and Person.objects.filter(pnc_id=changed["pnc_id"][1]).exclude(pk=locked.pk).exists()
+        ):
+            raise DomainError(DUPLICATE_PNC_ID, field="pnc_id")
+        for name, (_, after) in changed.items():
+            setattr(locked, name, after)
+        _validate_person(locked)
+        first_offence = min((c.offence_date for c in locked.cases.all()), default=None)
+        if first_offence is not None and locked.date_of_birth > first_offence:
+            raise DomainError(
+                "The date of birth is after the date of an offence recorded for this person.",
+                field="date_of_birth",
+            )
+        locked.save()
+        labels = ", ".join(_label(locked, name) for name in changed)
+        rechecks = _send_back_for_checking(cases, names, labels, by)
+        return _correction_written(
+            by=by, record=locked, changed=changed, reason=reason, rechecks=rechecks
+        )
+
+
+def _drugs_text(items: Sequence[tuple[str, Decimal, str]]) -> str:
+    return ", ".join(f"{quantity.normalize():f} {unit} {name}" for name, quantity, unit in items)
+
+
+def case_correct(
+    *,
+    case: Case,
+    by: User,
+    reason: str = "",
+    version: str = "",
+    drugs: Sequence[DrugQuantity] | None = None,
+    **fields: Any,
+) -> Correction:
+    """Correct a case's details after it was logged. A correction of the facts eligibility was
+    decided on sends a decided case back for a new check, and is refused once it is referred
+    (rules.correction_refusal); references can be corrected until it is closed."""
+    _require_case_staff(by, case, "correct a case")
+    reason = _reason_given(reason)
+    unknown = set(fields) - set(CASE_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown case fields: {', '.join(sorted(unknown))}.")
+    for name in ("custody_record_number", "crime_reference"):
+        if name in fields:
+            fields[name] = (fields[name] or "").strip().upper()
+    if "circumstances" in fields:
+        fields["circumstances"] = sorted(set(fields["circumstances"]))
+    with transaction.atomic():
+        locked = case_lock(case)
+        if version and version != version_of(locked):
+            raise RecordChanged()
+        changed = _differences(locked, fields)
+        if drugs is not None:
+            _validate_drugs(drugs)
+            found = CaseDrug.objects.filter(case=locked).select_related("drug")
+            before = sorted((d.drug.name, d.quantity, d.drug.unit) for d in found)
+            after = sorted((d.drug.name, d.quantity, d.drug.unit) for d in drugs)
+            if before != after:
+                changed["drugs"] = (_drugs_text(before), _drugs_text(after))
+        if not changed:
+            raise DomainError(NOTHING_CHANGED)
+        names = frozenset(changed)
+        if refusal := rules.correction_refusal(locked.status, names):
+            raise IllegalTransition(refusal)
+        for name, (_, after) in changed.items():
+            if name != "drugs":
+                setattr(locked, name, after)
+        _validate_offence(locked.offence_date, locked.person.date_of_birth)
+        _full_clean(locked, exclude=["reference", "created_by", "person", "force"])
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError as error:  # custody_record_unique_in_force
+            raise DomainError(
+                f"Custody record {locked.custody_record_number} already has a case in this force.",
+                field="custody_record_number",
+            ) from error
+        if "drugs" in changed:
+            CaseDrug.objects.filter(case=locked).delete()
+            CaseDrug.objects.bulk_create(
+                CaseDrug(case=locked, drug=item.drug, quantity=item.quantity) for item in drugs
+            )
+        labels = ", ".join(_label(locked, name) for name in changed)
+        rechecks = _send_back_for_checking([locked], names, labels, by)
+        return _correction_written(
+            by=by, record=locked, changed=changed, reason=reason, rechecks=rechecks
+        )

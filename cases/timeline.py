@@ -3,8 +3,10 @@ referrals' changes, see cases/extensions.py), newest first."""
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from cases.extensions import TimelineEvent, timelines
-from cases.models import Case, CaseOutcome, CaseStatus
+from cases.models import Case, CaseOutcome, CaseStatus, Correction
 
 
 def user_name(user) -> str:
@@ -47,6 +49,17 @@ def change_title(from_status: str, to_status: str, outcome: str = "") -> str:
     return f"Case {CaseStatus(to_status).label.lower()}"
 
 
+def correction_text(correction: Correction) -> str:
+    """Each field as it was and as it is now, then why."""
+    changes = "; ".join(
+        f"{change['label']}: {change['before']} → {change['after']}"
+        if "before" in change
+        else change["label"]  # erased by retention: only which fields remain
+        for change in correction.changes
+    )
+    return f"{changes}. Why: {correction.reason}"
+
+
 def case_timeline(case: Case) -> list[TimelineEvent]:
     """Status changes of the case and of what hangs off it, as timeline events, newest first."""
     events = [
@@ -57,6 +70,17 @@ def case_timeline(case: Case) -> list[TimelineEvent]:
             description=change.reason,
         )
         for change in case.status_changes.select_related("changed_by")
+    ]
+    events += [
+        TimelineEvent(
+            title=f"Corrected: {', '.join(change['label'].lower() for change in k.changes)}",
+            at=k.corrected_at,
+            by=user_name(k.corrected_by),
+            description=correction_text(k),
+        )
+        for k in Correction.objects.filter(
+            Q(case=case) | Q(case__isnull=True, person_id=case.person_id)
+        ).select_related("corrected_by")
     ]
     for more in timelines():
         events += more(case)

@@ -21,4 +21,6 @@ urlpatterns = [
     path("<str:reference>/offer/", views.offer, name="offer"),
     path("<str:reference>/close/", views.close_ineligible, name="close"),
     path("<str:reference>/override/", views.override_eligibility, name="override"),
+    path("<str:reference>/correct/", views.case_correct, name="correct"),
+    path("<str:reference>/correct-person/", views.person_correct, name="correct_person"),
 ]

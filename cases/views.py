@@ -458,3 +458,112 @@ def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
             ),
         },
     )
+
+
+def _corrected(request: HttpRequest, case, correction) -> HttpResponse:
+    """Back to the case, saying what changed and whether eligibility must be checked again."""
+    fields = ", ".join(change["label"].lower() for change in correction.changes)
+    if correction.rechecks:
+        messages.warning(
+            request,
+            f"Corrected: {fields}. Eligibility must be checked again for "
+            f"{', '.join(correction.rechecks)} before the offer or referral goes on",
+        )
+    else:
+        messages.success(request, f"Corrected: {fields}")
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#history")
+
+
+def _case_to_correct(request: HttpRequest, reference: str):
+    """The case, read (and audited) for a correction; None, with the reason said, if closed."""
+    try:
+        return selectors.case_shown(user=request.user, reference=reference)
+    except selectors.ClosedCaseNeedsReason:
+        messages.error(request, rules.correction_refusal(CaseStatus.CLOSED, frozenset()))
+        return None
+
+
+@force_staff_required
+def person_correct(request: HttpRequest, reference: str) -> HttpResponse:
+    """Correct the details of the case's person (as typed when they were added)."""
+    case = _case_to_correct(request, reference)
+    if case is None:
+        return redirect("cases:detail", reference=reference)
+    person = case.person
+    current = {name: getattr(person, name) for name in services.PERSON_FIELDS}
+    form = forms.PersonCorrectionForm(
+        request.POST or None, initial={**current, "version": services.version_of(person)}
+    )
+    stale = ""
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            correction = services.person_correct(person=person, by=request.user, **data)
+        except services.RecordChanged as changed:
+            person.refresh_from_db()
+            form = _shown_again(forms.PersonCorrectionForm, person, services.PERSON_FIELDS, data)
+            stale = changed.message
+        except DomainError as error:
+            error.show_on(form)
+        else:
+            return _corrected(request, case, correction)
+    return render(
+        request,
+        "cases/correct_person.html",
+        {"form": form, "case": case, "person": person, "stale": stale},
+    )
+
+
+def _shown_again(form_class, record, names, data):
+    """The form again after someone else's change, unbound: their values, the user's reason and
+    the new version, so the user sees what changed and corrects again."""
+    initial = {name: getattr(record, name) for name in names}
+    return form_class(
+        initial={**initial, "reason": data["reason"], "version": services.version_of(record)}
+    )
+
+
+@force_staff_required
+def case_correct(request: HttpRequest, reference: str) -> HttpResponse:
+    """Correct the offence and the drugs found, as recorded at custody."""
+    case = _case_to_correct(request, reference)
+    if case is None:
+        return redirect("cases:detail", reference=reference)
+    current = {name: getattr(case, name) for name in services.CASE_FIELDS}
+    drugs = [{"drug": d.drug, "quantity": d.quantity} for d in case.drugs.select_related("drug")]
+    form = forms.CaseCorrectionForm(
+        request.POST or None, initial={**current, "version": services.version_of(case)}
+    )
+    formset = forms.DrugFormSet(request.POST or None, prefix="drugs", initial=drugs)
+    stale = ""
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        data = dict(form.cleaned_data)
+        found = [
+            services.DrugQuantity(drug=row["drug"], quantity=row["quantity"])
+            for row in formset.cleaned_data
+            if row
+        ]
+        try:
+            correction = services.case_correct(case=case, by=request.user, drugs=found, **data)
+        except services.RecordChanged as changed:
+            case.refresh_from_db()
+            form = _shown_again(forms.CaseCorrectionForm, case, services.CASE_FIELDS, data)
+            drugs = [
+                {"drug": d.drug, "quantity": d.quantity} for d in case.drugs.select_related("drug")
+            ]
+            formset = forms.DrugFormSet(prefix="drugs", initial=drugs)
+            stale = changed.message
+        except DomainError as error:
+            if error.field == "drugs":
+                formset._non_form_errors = formset.error_class(
+                    [error.message], renderer=formset.renderer
+                )
+            else:
+                error.show_on(form)
+        else:
+            return _corrected(request, case, correction)
+    return render(
+        request,
+        "cases/correct_case.html",
+        {"form": form, "formset": formset, "case": case, "stale": stale},
+    )

@@ -1,5 +1,5 @@
-"""Refuse requests no honest client sends, before they reach a view; show the service's own
-error pages even with DEBUG on."""
+"""Refuse requests no honest client sends, before they reach a view; answer 503, not 500,
+while the database cannot be reached; show the service's own error pages even with DEBUG on."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 
 from diversion.views import not_found
 
-logger = logging.getLogger("diversion.errors")
+logger = logging.getLogger(__name__)
 
 
 class RejectNulBytesMiddleware:
@@ -32,14 +33,62 @@ class RejectNulBytesMiddleware:
         return self.get_response(request)
 
 
+class DatabaseUnavailableMiddleware:
+    """While PostgreSQL cannot be reached (restarting, failing over), answer 503 with
+    Retry-After, not a 500: nothing is wrong with the request, and it will work again soon.
+
+    It sits after the session, user and second-factor middleware and loads the signed-in user
+    itself, the first thing a request reads from the database, so a failure there is caught
+    too; `process_exception` catches the same failure in a view. The connection that failed
+    is dropped at the end of the request, and the next one reconnects (CONN_HEALTH_CHECKS).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            _ = request.user.is_authenticated  # the session and the user, loaded now
+        except (OperationalError, InterfaceError):
+            return database_unavailable(request)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return database_unavailable(request)
+        return None
+
+
+UNAVAILABLE = "The service is unavailable for a moment: try again in a few seconds."
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON in the API's error shape under /api/, else a plain page
+    (no template: rendering one may itself need the database)."""
+    logger.warning("database unavailable: 503 for %s %s", request.method, request.path)
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"detail": UNAVAILABLE, "code": "unavailable", "field": None}, status=503
+        )
+    else:
+        response = HttpResponse(
+            f'<!DOCTYPE html><html lang="en"><title>Service unavailable</title>'
+            f"<h1>Service unavailable</h1><p>{UNAVAILABLE}</p></html>",
+            status=503,
+        )
+    response["Retry-After"] = "5"
+    return response
+
+
 class ServiceErrorPagesMiddleware:
     """With DEBUG on, the service's own 404 and 500 pages instead of Django's technical pages
     (which list every URL and show settings): the demo runs with DEBUG on and must look like
     the service. Without DEBUG, handler404 and Django's 500.html already do this.
 
-    A view's Http404 and any other failure of a view are caught here; a 404 that never reached
-    a view (an address no URL matches) comes back as Django's page and is replaced. The API
-    keeps its JSON answers. TECHNICAL_ERROR_PAGES=1 turns this off for debugging.
+    A view's Http404 and any other failure of a view are caught here (but a database that
+    cannot be reached, which DatabaseUnavailableMiddleware answers with a 503); a 404 that
+    never reached a view (an address no URL matches) comes back as Django's page and is
+    replaced. The API keeps its JSON answers. TECHNICAL_ERROR_PAGES=1 turns this off.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -74,8 +123,11 @@ class ServiceErrorPagesMiddleware:
             return None
         if isinstance(exception, Http404):
             return self.not_found(request)
-        if isinstance(exception, BadRequest | PermissionDenied | SuspiciousOperation):
-            return None  # Django answers these with its 400 and 403 pages, as without DEBUG
+        if isinstance(
+            exception,
+            BadRequest | PermissionDenied | SuspiciousOperation | OperationalError | InterfaceError,
+        ):
+            return None  # Django's 400 and 403 pages, as without DEBUG; the 503 above
         # Logged as Django would log it (the path, never the request's data), then the page.
         logger.error("Internal Server Error: %s", request.path, exc_info=exception)
         return HttpResponse(render_to_string("500.html"), status=500)

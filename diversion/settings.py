@@ -1,7 +1,9 @@
 """Settings for the diversion case-management service.
 
 Everything that differs between machines comes from the environment, read here and nowhere
-else. With nothing set, `scripts/stack.py` (which `make` and `manage.py` use) starts an embedded
+else. A variable set to the empty string counts as unset (docker-compose.yml passes every
+setting through, empty when the operator left it out), so the default below applies. With
+nothing set, `scripts/stack.py` (which `make` and `manage.py` use) starts an embedded
 PostgreSQL and Redis and sets DATABASE_URL and REDIS_URL before Django starts: PostgreSQL is
 the only database engine.
 """
@@ -20,22 +22,36 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env(name: str, default: str = "") -> str:
+    """Read a setting from the environment; unset or empty, the default."""
+    return os.environ.get(name, "").strip() or default
+
+
+def env_int(name: str, default: int) -> int:
+    """Read a whole number from the environment, with a message naming it when it is not one."""
+    value = env(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     """Read a yes/no setting from the environment."""
-    value = os.environ.get(name)
-    if value is None:
+    value = env(name)
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.lower() in {"1", "true", "yes", "on"}
 
 
 def env_list(name: str, default: str = "") -> list[str]:
     """Read a comma-separated list from the environment."""
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 def env_required(name: str, hint: str) -> str:
     """Read a setting that has no safe default, with a message saying how to provide it."""
-    value = os.environ.get(name)
+    value = env(name)
     if not value:
         raise ImproperlyConfigured(f"{name} is not set: {hint} (see README, Configuration).")
     return value
@@ -121,7 +137,7 @@ DEBUG = env_bool("DEBUG")
 # With DEBUG on (the demo, development) the service still shows its own 404 and 500 pages,
 # not Django's technical ones (which list every URL); set TECHNICAL_ERROR_PAGES=1 to see those.
 TECHNICAL_ERROR_PAGES = env_bool("TECHNICAL_ERROR_PAGES")
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
+SECRET_KEY = env("SECRET_KEY") or (
     "insecure-development-key-never-used-in-production"
     if DEBUG
     else env_required("SECRET_KEY", "set it to a long random value (`make run` makes one)")
@@ -167,6 +183,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "diversion.middleware.DatabaseUnavailableMiddleware",
     "accounts.middleware.RequireTwoFactorMiddleware",
     "accounts.middleware.RefreshSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -205,7 +222,7 @@ ASGI_APPLICATION = "diversion.asgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         env_required("DATABASE_URL", SERVICES_HINT),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -213,9 +230,7 @@ DATABASES = {
 # web, worker and beat use; DATABASE_OWNER_URL (same server and database, another user) owns
 # the schema, and only `migrate`, `flush` and the test database set-up connect with it.
 DATABASE_OWNER = (
-    dj_database_url.parse(os.environ["DATABASE_OWNER_URL"])
-    if os.environ.get("DATABASE_OWNER_URL")
-    else None
+    dj_database_url.parse(env("DATABASE_OWNER_URL")) if env("DATABASE_OWNER_URL") else None
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -230,9 +245,9 @@ AUTHENTICATION_BACKENDS = [
 # one address, and one person's typos must not lock out everyone there. Attempts while locked
 # are not counted.
 AXES_HANDLER = "accounts.lockout.LockoutHandler"
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
@@ -242,6 +257,8 @@ AXES_VERBOSE = False  # axes would log usernames and addresses
 # Roles that must prove a second factor (a TOTP code) after their password.
 TWO_FACTOR_ROLES = ("supervisor", "administrator")
 OTP_TOTP_ISSUER = "Drug diversion case management"
+# API tokens (accounts.models.ApiToken) expire: this is the lifetime offered when one is made.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 90)
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -255,19 +272,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
 # The age above is an idle timeout, not a fixed lifetime: accounts.middleware.
 # RefreshSessionMiddleware saves an active session again at most once a minute.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 
 # HTTPS everywhere outside development. Behind a TLS-terminating proxy, the proxy must set
 # X-Forwarded-Proto. The health checks stay reachable over plain HTTP for orchestrators.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# PLAIN_HTTP=1 is the one switch to try the service over http on this machine (docker compose
+# with DEBUG off): no redirect, no HSTS, cookies over http. It refuses any host but localhost.
+PLAIN_HTTP = env_bool("PLAIN_HTTP")
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+if PLAIN_HTTP and not set(ALLOWED_HOSTS) <= LOCAL_HOSTS:
+    raise ImproperlyConfigured(
+        "PLAIN_HTTP=1 is for trying the service on this machine only: ALLOWED_HOSTS may then "
+        f"hold only {', '.join(sorted(LOCAL_HOSTS))}. Serve other machines over HTTPS."
+    )
+HTTPS_ONLY = not (DEBUG or PLAIN_HTTP)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS_ONLY)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS_ONLY)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS_ONLY else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -309,6 +336,9 @@ REDIS_URL = env_required("REDIS_URL", SERVICES_HINT)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True  # a task killed half-way is delivered again, not lost
+# ...once this many seconds have passed since it was taken (Redis has no other way to know its
+# worker died). Longer than any task runs, or a slow task would be run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -350,7 +380,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 SERVICE_NAME = "Drug diversion case management"
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 # Notifications (programmes/notifications.py): an outbox sent by Celery. Email goes through
 # Django's email backend ("console", "file", "smtp" or a dotted path); SMS through
@@ -362,26 +392,20 @@ _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
 }
 # Console in development; SMTP otherwise, so a deployment never prints messages to its logs.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "console" if DEBUG else "smtp")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "console" if DEBUG else "smtp")
 EMAIL_BACKEND = _EMAIL_BACKENDS.get(EMAIL_BACKEND, EMAIL_BACKEND)
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))  # a hung server must not hold a worker
-DEFAULT_FROM_EMAIL = os.environ.get(
-    "DEFAULT_FROM_EMAIL", "Drug diversion service <no-reply@localhost>"
-)
-NOTIFICATION_FILE_DIR = Path(
-    os.environ.get("NOTIFICATION_FILE_DIR", BASE_DIR / "var" / "notifications")
-)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)  # a hung server must not hold a worker
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Drug diversion service <no-reply@localhost>")
+NOTIFICATION_FILE_DIR = Path(env("NOTIFICATION_FILE_DIR", str(BASE_DIR / "var" / "notifications")))
 EMAIL_FILE_PATH = NOTIFICATION_FILE_DIR / "email"
 # No SMS gateway is built in: a deployment names its gateway's class here. Until it does,
 # SMS reminders stay in the outbox, failing loudly ("disabled"), rather than going to a log.
-NOTIFICATION_SMS_BACKEND = os.environ.get(
-    "NOTIFICATION_SMS_BACKEND", "console" if DEBUG else "disabled"
-)
+NOTIFICATION_SMS_BACKEND = env("NOTIFICATION_SMS_BACKEND", "console" if DEBUG else "disabled")
 
 # GOV.UK Notify (programmes/notify.py): with NOTIFY_API_KEY set, email and SMS go through
 # Notify instead of the backends above, each kind of message by its Notify template, chosen
@@ -389,9 +413,9 @@ NOTIFICATION_SMS_BACKEND = os.environ.get(
 # A kind without a template of its own goes by the "message" templates, whose subject is
 # ((subject)) and body ((body)): those two (email and SMS, English) are required with a key.
 # A malformed key or template id stops the service at start-up, saying which setting is wrong.
-NOTIFY_API_KEY = notify_api_key(os.environ.get("NOTIFY_API_KEY", ""))
-NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
-NOTIFY_TIMEOUT = int(os.environ.get("NOTIFY_TIMEOUT", "10"))  # seconds for one call to Notify
+NOTIFY_API_KEY = notify_api_key(env("NOTIFY_API_KEY"))
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_TIMEOUT = env_int("NOTIFY_TIMEOUT", 10)  # seconds for one call to Notify
 NOTIFY_TEMPLATES = notify_templates(os.environ, required=bool(NOTIFY_API_KEY))
 
 # Application logs never carry personal data: only identifiers and outcomes go to stdout.
@@ -400,5 +424,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
 }

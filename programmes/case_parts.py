@@ -17,6 +17,7 @@ from cases.extensions import CaseFlag, CaseSection, TimelineEvent
 from cases.models import Case
 from cases.timeline import user_name
 from programmes.models import Notification, ReferralStatus, ReferralStatusChange
+from programmes.notice import NOTICE_STATUSES
 from programmes.selectors import (
     latest_notification_by_case,
     notifications_for_case,
@@ -26,8 +27,11 @@ from programmes.serializers import ReferralSerializer
 
 
 def referral_section(case: Case) -> dict[str, Any]:
-    """The case's referrals, newest first, with their appointments and attendance."""
-    return {"referrals": list(referrals_for_case(case))}
+    """The case's referrals, newest first, with their appointments and attendance, and the one
+    the person still has to act on (for the notice)."""
+    referrals = list(referrals_for_case(case))
+    waiting = (r for r in referrals if r.status in NOTICE_STATUSES)
+    return {"referrals": referrals, "notice_referral": next(waiting, None)}
 
 
 REFERRAL_SECTION = CaseSection(

@@ -10,4 +10,5 @@ app_name = "referrals"
 
 urlpatterns = [
     path("<str:reference>/refer/", views.refer, name="refer"),
+    path("<str:reference>/notice/", views.referral_notice, name="notice"),
 ]

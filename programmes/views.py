@@ -28,7 +28,7 @@ from base.pages import force_staff_required, provider_staff_required
 from base.paging import LIST_CAP, list_page
 from cases import rules as case_rules
 from cases.selectors import ClosedCaseNeedsReason, case_shown
-from programmes import forms, rules, selectors, services
+from programmes import forms, notice, rules, selectors, services
 from programmes.models import (
     OPEN_REFERRAL_STATUSES,
     Appointment,
@@ -519,3 +519,32 @@ def refer(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, f"Referred to {referral.programme.name}")
             return redirect(reverse("cases:detail", args=[case.reference]) + "#referral")
     return render(request, "programmes/referral_form.html", {"case": case, "form": form})
+
+
+@force_staff_required
+def referral_notice(request: HttpRequest, reference: str) -> HttpResponse:
+    """The notice for the person about their referral: printed, or emailed where they chose
+    email."""
+    try:
+        case = case_shown(user=request.user, reference=reference)
+    except ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
+    referral = notice.notice_referral(case)
+    if referral is None:
+        messages.info(request, "There is no referral the person still has to act on")
+        return redirect("cases:detail", reference=case.reference)
+    person = case.person
+    if request.method == "POST":
+        try:
+            sent = notice.notice_send(referral=referral, case=case, by=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            if sent:
+                messages.success(request, f"The notice is on its way to {person.email}")
+            else:
+                messages.info(request, f"The notice was already sent to {person.email}")
+        return redirect("referrals:notice", reference=case.reference)
+    context = notice.notice_context(referral, case)
+    context["can_email"] = person.contact_preference == "email" and bool(person.email)
+    return render(request, "programmes/notice/page.html", context)

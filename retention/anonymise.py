@@ -157,6 +157,14 @@ case_history AS (
     UPDATE cases_casestatuschange h SET reason = %(erased)s
     FROM cases WHERE h.case_id = cases.id AND h.reason <> ''
 ),
+corrections AS (
+    -- Which fields were corrected stays; what they said before and after, and why, goes.
+    UPDATE cases_correction k
+    SET changes = (SELECT coalesce(jsonb_agg(change - 'before' - 'after'), '[]'::jsonb)
+                   FROM jsonb_array_elements(k.changes) AS change),
+        reason = %(erased)s
+    FROM people WHERE k.person_id = people.id
+),
 decisions AS (
     UPDATE cases_eligibilitydecision d
     SET inputs = CASE WHEN d.inputs ? 'date_of_birth'

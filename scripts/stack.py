@@ -405,22 +405,27 @@ def web_answers(port: int) -> bool:
         connection.close()
 
 
+def service_commands(python: str, bind: str) -> dict[str, list[str]]:
+    """The commands of web, beat and worker. docker-compose.yml runs the same ones (a test
+    holds them together); gunicorn takes its number of workers from WEB_CONCURRENCY."""
+    return {
+        "web": [python, "-m", "gunicorn", "diversion.wsgi", "--bind", bind,
+                "-c", "diversion/gunicorn.conf.py", "--no-control-socket"],
+        "beat": [python, "-m", "celery", "-A", "diversion", "beat", "-l", "info"],
+        "worker": [python, "-m", "celery", "-A", "diversion", "worker", "-l", "info"],
+    }  # fmt: skip
+
+
 def serve(env: dict[str, str]) -> int:
     """Start web, worker and beat; return when one of them exits or a stop is asked for.
 
     Each child runs in its own process group, so Ctrl-C reaches only this script, which
     then stops them in order: web and beat first, the worker last (it finishes its task).
     """
-    python = sys.executable
     host = env.get("HOST") or "127.0.0.1"
     port = int(env.get("PORT") or "8000")
-    commands = {
-        "web": [python, "-m", "gunicorn", "diversion.wsgi", "--bind", f"{host}:{port}",
-                "--workers", env.get("WEB_CONCURRENCY", "2"), "-c", "diversion/gunicorn.conf.py",
-                "--no-control-socket"],
-        "beat": [python, "-m", "celery", "-A", "diversion", "beat", "-l", "info"],
-        "worker": [python, "-m", "celery", "-A", "diversion", "worker", "-l", "info"],
-    }  # fmt: skip
+    env["WEB_CONCURRENCY"] = env.get("WEB_CONCURRENCY") or "2"  # gunicorn's worker processes
+    commands = service_commands(sys.executable, f"{host}:{port}")
     if not port_is_free(host, port):
         raise StackError(f"port {port} is in use: stop what uses it, or run with PORT=8001")
     children: dict[str, subprocess.Popen[bytes]] = {}

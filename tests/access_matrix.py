@@ -36,7 +36,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import ApiToken, Role, User
+from accounts.models import ApiToken, Role, User, hash_token
 from audit.models import AuditEvent
 from cases.models import Case, EligibilityDecision, Offer, Person
 from cases.services import DrugQuantity, case_create, eligibility_check, offer_record, person_create
@@ -191,11 +191,28 @@ DECLARATIONS: dict[str, Expect] = {
     "cases:detail": Expect("page", FORCE_STAFF, args=REFERENCE, personal=GET),
     "cases:eligibility": Expect("page", FORCE_STAFF, args=REFERENCE, calls=(Call("post"),)),
     "cases:replay": Expect("page", FORCE_STAFF, args=DECISION, personal=GET),
+    "cases:correct": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "crime_reference": "CR/9"})),
+        personal=GET,
+    ),
+    "cases:correct_person": Expect(
+        "page",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("post", body={"reason": "typed wrongly", "phone": "07700 900999"})),
+        personal=GET,
+    ),
     "cases:offer": Expect(
         "page",
         FORCE_STAFF,
         args=REFERENCE,
         calls=(GET, Call("post", body={"response": "accepted", "consent_given": "on"})),
+    ),
+    "referrals:notice": Expect(
+        "page", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),
     "referrals:refer": Expect(
         "page",
@@ -303,7 +320,19 @@ DECLARATIONS: dict[str, Expect] = {
         shows="case",
         personal=GET,
     ),
-    "case-detail": Expect("api", FORCE_STAFF, args=REFERENCE, personal=GET),
+    "case-detail": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(GET, Call("patch", body={"crime_reference": "43/1", "reason": "Issued"})),
+        personal=GET,
+    ),
+    "case-person": Expect(
+        "api",
+        FORCE_STAFF,
+        args=REFERENCE,
+        calls=(Call("patch", body={"phone": "07700 900999", "reason": "Mistyped"}),),
+    ),
     "case-eligibility": Expect(
         "api", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),
@@ -700,7 +729,15 @@ def build_world() -> World:
     actor_tokens = {OFFICER: own.token_pk}
     for role, user in actors.items():
         if user is not None and role != OFFICER:
-            actor_tokens[role] = ApiToken.issue(user=user, name=f"{own.token_name} {role}")[0].pk
+            # Supervisors and administrators may hold no new token; one made before that rule
+            # is still theirs to revoke, so each actor gets a token made as it was then.
+            actor_tokens[role] = ApiToken.objects.create(
+                user=user,
+                name=f"{own.token_name} {role}",
+                prefix=role[:8],
+                key_hash=hash_token(f"{own.token_name} {role}"),
+                expires_at=timezone.now() + timedelta(days=30),
+            ).pk
     return World(own=own, other=other, actors=actors, actor_tokens=actor_tokens)
 
 

@@ -14,7 +14,13 @@ import pytest
 
 from accounts.models import Role, User
 from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePolicy
-from cases.rules import case_actions, case_actions_for
+from cases.rules import (
+    ELIGIBILITY_FACTS,
+    case_actions,
+    case_actions_for,
+    correction_refusal,
+    needs_new_check,
+)
 from escalations.models import Escalation
 from escalations.rules import escalation_actions, escalation_actions_for
 from programmes.models import Appointment, Programme, Referral, ReferralStatus
@@ -28,14 +34,14 @@ from programmes.rules import (
 # The case's status: what an officer may do, and what a supervisor may do while the latest
 # eligibility decision is open and an offer waits for its answer.
 CASE_ACTIONS: dict[str, tuple[set[str], set[str]]] = {
-    "logged": ({"check"}, {"check"}),
-    "ineligible": ({"check", "close"}, {"check", "close", "override"}),
-    "eligible": ({"check", "offer"}, {"check", "offer", "override"}),
-    "offered": ({"offer"}, {"offer"}),
-    "accepted": ({"refer"}, {"refer"}),
-    "referred": (set(), set()),
-    "in_programme": (set(), set()),
-    "awaiting_supervisor": (set(), set()),
+    "logged": ({"check", "correct"}, {"check", "correct"}),
+    "ineligible": ({"check", "close", "correct"}, {"check", "close", "override", "correct"}),
+    "eligible": ({"check", "offer", "correct"}, {"check", "offer", "override", "correct"}),
+    "offered": ({"offer", "correct"}, {"offer", "correct"}),
+    "accepted": ({"refer", "correct"}, {"refer", "correct"}),
+    "referred": ({"correct"}, {"correct"}),
+    "in_programme": ({"correct"}, {"correct"}),
+    "awaiting_supervisor": ({"correct"}, {"correct"}),
     "closed": (set(), set()),
 }
 
@@ -223,8 +229,8 @@ def test_case_actions_for_reads_the_role_and_the_force_of_the_case() -> None:
     def actions(someone: User) -> frozenset[str]:
         return case_actions_for(case, someone, decision=decision)
 
-    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close"}
-    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override"}
+    assert actions(user(Role.CUSTODY_OFFICER, force=TVP)) == {"check", "close", "correct"}
+    assert actions(user(Role.SUPERVISOR, force=TVP)) == {"check", "close", "override", "correct"}
     assert actions(user(Role.SUPERVISOR, force=DUR)) == frozenset()
     assert actions(user(Role.ANALYST, force=TVP)) == frozenset()
     assert actions(user(Role.PROVIDER_STAFF, provider=TVP)) == frozenset()
@@ -298,3 +304,63 @@ def test_escalation_actions_for_reads_the_decision_and_the_extensions_left() -> 
     }
     referral.extensions = 2
     assert actions() == DECISIONS - {"extend"}
+
+
+# Corrections -------------------------------------------------------------------------------
+
+FACTS = frozenset({"date_of_birth"})
+REFERENCES = frozenset({"crime_reference", "phone"})
+# The case's status: whether a correction of an eligibility fact may be made, and whether it
+# sends the case back for a new check.
+CORRECTIONS: dict[str, tuple[bool, bool]] = {
+    "logged": (True, False),
+    "ineligible": (True, True),
+    "eligible": (True, True),
+    "offered": (True, True),
+    "accepted": (True, True),
+    "referred": (False, False),
+    "in_programme": (False, False),
+    "awaiting_supervisor": (False, False),
+    "closed": (False, False),
+}
+
+
+def test_the_corrections_table_lists_every_status() -> None:
+    assert set(CORRECTIONS) == set(CaseStatus.values)
+
+
+@pytest.mark.parametrize("status", CORRECTIONS)
+def test_the_facts_of_a_decision_may_be_corrected_until_referral(status: str) -> None:
+    may, recheck = CORRECTIONS[status]
+    assert (correction_refusal(status, FACTS) == "") is may
+    assert needs_new_check(status, FACTS) is recheck
+
+
+@pytest.mark.parametrize("status", CORRECTIONS)
+def test_references_and_contact_details_may_be_corrected_until_closed(status: str) -> None:
+    assert (correction_refusal(status, REFERENCES) == "") is (status != "closed")
+    assert needs_new_check(status, REFERENCES) is False
+
+
+@pytest.mark.parametrize("fact", sorted(ELIGIBILITY_FACTS))
+def test_each_fact_of_the_decision_sends_a_decided_case_back(fact: str) -> None:
+    assert needs_new_check("eligible", frozenset({fact, "phone"}))
+    assert "referred" in correction_refusal("referred", frozenset({fact}))
+
+
+def test_the_facts_are_exactly_those_the_rules_read() -> None:
+    assert ELIGIBILITY_FACTS == {
+        "date_of_birth",
+        "offence_date",
+        "offence_type",
+        "setting",
+        "admitted_offence",
+        "resides_in_force_area",
+        "previous_drug_conviction_or_caution",
+        "circumstances",
+        "drugs",
+    }
+
+
+def test_a_closed_case_says_why_nothing_can_be_corrected() -> None:
+    assert "closed" in correction_refusal("closed", REFERENCES)

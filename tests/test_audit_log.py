@@ -16,7 +16,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from audit.models import AuditEvent
 from audit.services import audit_record
-from audit.views import CSV_HEADER, summarise_changes
+from audit.views import CSV_HEADER
+from audit.wording import summarise_changes, what_happened
 from base.clock import london_date
 from cases.models import Case, Person
 from retention.anonymise import anonymise_expired
@@ -182,7 +183,8 @@ def test_person_trail_shows_every_view_and_change_made_through_the_pages(
     page = response.content.decode()
     assert "Siân Ní Bhriain" in page and "127.0.0.1" in page
     assert f"/cases/{case.reference}/" in page
-    assert "status: logged → eligible" in page
+    assert "Status changed from logged to eligible." in page
+    assert f"Viewed case {case.reference}" in page
 
 
 def test_person_trail_includes_searches_that_showed_the_person(
@@ -224,7 +226,7 @@ def test_person_trail_keeps_the_history_after_the_person_is_anonymised(
     events = list(response.context["events"])
     assert len(events) == 6
     assert (events[-1].action, events[-1].user) == ("erase", None)
-    assert "Background job" in page
+    assert "A background job" in page
 
 
 def test_viewing_a_person_trail_is_itself_audited(admin_client: Client, administrator: User):
@@ -406,10 +408,32 @@ def test_administrator_sees_the_audit_trail_in_the_navigation(admin_client: Clie
     assert 'href="/audit/" aria-current="page"' in page
 
 
-def test_changes_are_summarised_in_one_line():
+def test_changes_are_said_in_sentences():
     assert (
         summarise_changes({"before": {"status": "offered"}, "after": {"status": "accepted"}})
-        == "status: offered → accepted"
+        == "Status changed from offered to accepted."
     )
-    assert summarise_changes({"fields": ["email", "phone"]}) == "fields: email, phone"
+    assert (
+        summarise_changes({"before": {"status": "in_programme"}, "after": {"status": "closed"}})
+        == "Status changed from in programme to closed."
+    )
+    assert summarise_changes({"fields": ["email", "date_of_birth"]}) == (
+        "Fields: email, date of birth."
+    )
+    assert summarise_changes({"found": [3, 4], "searched_by": ["pnc_id"]}) == (
+        "Showed 2. Searched by: pnc id."
+    )
+    assert summarise_changes({"after": {"eligible": True}}) == "Eligible: yes."
     assert summarise_changes({}) == ""
+
+
+def test_what_happened_names_the_kind_of_record_in_words():
+    view = AuditEvent(action="view", object_type="cases.case", object_id="TVP-000014")
+    decision = AuditEvent(action="create", object_type="cases.eligibilitydecision", object_id="9")
+    search = AuditEvent(action="search", object_type="cases.person", changes={"found": [1, 2]})
+    gone = AuditEvent(action="view", object_type="programmes.escalation", object_id="3")
+
+    assert what_happened(view) == "Viewed case TVP-000014"
+    assert what_happened(decision) == "Created eligibility decision 9"
+    assert what_happened(search) == "Searched person records: showed 2"
+    assert what_happened(gone) == "Viewed escalation 3"

@@ -23,6 +23,7 @@ from base.errors import DomainError
 from cases.models import Case, CaseStatus, EligibilityDecision, Offer, SchemePolicy
 from cases.services import (
     case_close_ineligible,
+    case_correct,
     eligibility_check,
     eligibility_override,
     offer_record,
@@ -113,6 +114,7 @@ def case_page_offers(client: Client, case: Case) -> set[str]:
         "close": f'action="{base}close/"',
         "offer": f'href="{base}offer/"',
         "refer": f'href="{base}refer/"',
+        "correct": f'href="{base}correct/"',
     }
     return {action for action, control in controls.items() if control in html}
 
@@ -124,6 +126,9 @@ def case_services_allow(case: Case, user: User, programme: Programme) -> set[str
         "close": lambda: case_close_ineligible(case=case, by=user),
         "offer": lambda: offer_record(case=case, by=user, response="pending", consent_given=False),
         "refer": lambda: referral_create(case=case, programme=programme, by=user),
+        "correct": lambda: case_correct(
+            case=case, by=user, reason="Typed wrongly", crime_reference="CRIME/CHECK/1"
+        ),
     }
     return {action for action, call in tries.items() if allowed(call)}
 

@@ -75,9 +75,12 @@ def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFla
 
 
 def referral_timeline(case: Case) -> list[TimelineEvent]:
-    """Every status change of the case's referrals."""
-    changes = ReferralStatusChange.objects.filter(referral__case=case).select_related(
-        "changed_by", "referral__programme__provider"
+    """Every status change of the case's referrals (a flag by the sweep is the escalation's
+    own entry, which says what was missed and by when: escalations.selectors)."""
+    changes = (
+        ReferralStatusChange.objects.filter(referral__case=case)
+        .exclude(to_status=ReferralStatus.FLAGGED)
+        .select_related("changed_by", "referral__programme__provider")
     )
     return [
         TimelineEvent(
@@ -105,8 +108,6 @@ def referral_change_title(change: ReferralStatusChange) -> str:
             return "Programme started: first appointment attended"
         case ReferralStatus.COMPLETED:
             return f"Programme completed with {provider}"
-        case ReferralStatus.FLAGGED:
-            return f"Referral {referral.reference} flagged by the deadline sweep"
         case ReferralStatus.WITHDRAWN:
             return f"Referral {referral.reference} withdrawn"
     return f"Referral {referral.reference}: {ReferralStatus(change.to_status).label.lower()}"

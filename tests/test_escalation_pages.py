@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from audit.models import AuditEvent
 from base.clock import LONDON, end_of_day, london_date
 from cases.models import CaseOutcome, CaseStatus, CaseStatusChange
+from escalations.breaches import Breach
 from escalations.models import Escalation
 from escalations.services import escalation_decide
 from escalations.sweep import sweep_deadlines
@@ -336,7 +337,8 @@ def test_escalation_page_shows_the_rule_deadlines_attendance_and_history(
     assert 'data-deadline="first">' in html
     assert "0 used of 1 allowed" in html
     assert "No appointments were booked." in html
-    assert f"Referral {referral.reference} flagged by the deadline sweep" in html  # the timeline
+    flagged = Breach.from_facts(escalation.facts).headline(named=escalation.rule)
+    assert f">{flagged}</h" in html  # the timeline: what was missed, and by when
     assert "Dylan Thomas" in html and referral.case.reference in html
     assert 'name="decision" type="radio" value="prosecute"' in html
     assert AuditEvent.objects.filter(

@@ -5,11 +5,18 @@ the service's 404 and 500 pages even with DEBUG on (the demo)."""
 from __future__ import annotations
 
 import logging
+import re
+from datetime import datetime, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
+from base.clock import LONDON, london_date
+from escalations.breaches import Breach
+from escalations.models import Escalation
+from escalations.sweep import sweep_deadlines
 from programmes.services import referral_accept
 from tests import factories
 from tests.test_case_pages import _referred_case
@@ -134,3 +141,46 @@ def test_a_failure_shows_the_services_500_with_debug_on_and_is_logged(
     assert "Sorry, there is a problem with the service" in response.text
     assert "RuntimeError" not in response.text
     assert "Internal Server Error: /failing-page/" in caplog.text
+
+
+def test_timeline_says_what_the_sweep_found_and_by_when(client, officer, policy, programme):
+    referral = _referred_case(officer, programme)
+    sweep_deadlines(now=timezone.now() + timedelta(days=400))
+    # Both deadlines were missed; the escalation is named after the most serious.
+    assert Escalation.objects.get(referral=referral).rule == "completion_missed"
+    due = london_date(referral.completion_due)
+    client.force_login(officer)
+
+    page = client.get(reverse("cases:detail", args=[referral.case.reference])).text
+
+    assert f">Flagged: not completed by {due.day} {due:%B %Y}</h" in page
+    assert "Waiting for a supervisor&#x27;s decision." in page
+    assert "recorded by the deadline sweep" in page
+    titles = re.findall(r'class="moj-timeline__title">([^<]*)<', page)
+    # The case's own status, and what was missed: not a third entry for the referral.
+    assert sorted(t for t in titles if t.startswith("Flagged")) == [
+        "Flagged for a supervisor&#x27;s decision",
+        f"Flagged: not completed by {due.day} {due:%B %Y}",
+    ]
+
+
+def test_flag_headlines_name_the_missed_deadline_or_the_absences() -> None:
+    first = datetime(2026, 12, 15, 23, 59, 59, tzinfo=LONDON)
+    breach = Breach(
+        rules_fired=("first_appointment_missed", "too_many_absences"),
+        first_appointment_due=first,
+        completion_due=first + timedelta(days=70),
+        attended_by_first_deadline=0,
+        unexcused_absences=2,
+        max_unexcused_absences=1,
+    )
+
+    assert breach.headline(named="first_appointment_missed") == (
+        "Flagged: no first appointment attended by 15 December 2026"
+    )
+    assert breach.headline(named="completion_missed") == (
+        "Flagged: not completed by 23 February 2027"
+    )
+    assert breach.headline(named="too_many_absences") == (
+        "Flagged: 2 unexcused absences, more than the 1 allowed"
+    )

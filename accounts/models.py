@@ -77,6 +77,16 @@ class User(AbstractUser):
         return self.role == Role.PROVIDER_STAFF and self.provider_id is not None
 
     @property
+    def is_analyst(self) -> bool:
+        """An analyst: sees aggregate reports only, never a person's record."""
+        return self.role == Role.ANALYST
+
+    @property
+    def is_national_analyst(self) -> bool:
+        """An analyst with no force: sees every force's figures and compares them."""
+        return self.role == Role.ANALYST and self.force_id is None
+
+    @property
     def is_administrator(self) -> bool:
         """An administrator of the service: manages organisations and users, reads the audit."""
         return self.role == Role.ADMINISTRATOR

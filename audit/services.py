@@ -72,9 +72,16 @@ def audit_rows(statement: Statement, *, name: str, rows: str, user: Any, at: dat
 
 
 def audit_many(
-    *, user: Any, action: str, object_type: str, rows: Iterable[tuple[str, int | None]]
+    *,
+    user: Any,
+    action: str,
+    object_type: str,
+    rows: Iterable[tuple[str, int | None]],
+    changes: dict[str, Any] | None = None,
+    reason: str = "",
 ) -> None:
-    """Append one audit row per (object id, person id) pair, in one INSERT (list pages)."""
+    """Append one audit row per (object id, person id) pair, in one INSERT (list pages, or the
+    same change made to several objects, with its `changes` and `reason`)."""
     who = _who_and_where(user)
     AuditEvent.objects.bulk_create(
         AuditEvent(
@@ -83,6 +90,8 @@ def audit_many(
             object_type=object_type,
             object_id=object_id,
             person_id=person_id,
+            changes=changes or {},
+            reason=reason,
         )
         for object_id, person_id in rows
     )

@@ -85,3 +85,12 @@ CONFLICT = OpenApiResponse(
     ErrorSerializer,
     description="The case is not in a state that allows this (code illegal_transition).",
 )
+
+
+class IsAnalyst(BasePermission):
+    """Analysts, force or national: the only users of the aggregate reports."""
+
+    message = "Only analysts can use the reports."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user.is_authenticated and request.user.is_analyst)

@@ -1,8 +1,8 @@
 """Page gates by role. Anyone else, signed in or not yet, gets the same 404 as a missing page.
 
 Each gate asks one of the user's role predicates (accounts.models.User: is_force_staff,
-is_force_supervisor, is_provider_staff, is_administrator), the same ones the services and the
-API's permissions ask."""
+is_force_supervisor, is_provider_staff, is_analyst, is_administrator), the same ones the
+services and the API's permissions ask."""
 
 from __future__ import annotations
 
@@ -35,4 +35,5 @@ def pages_for(allowed: Callable[[Any], bool]) -> Callable[[View], View]:
 force_staff_required = pages_for(lambda user: user.is_force_staff)
 provider_staff_required = pages_for(lambda user: user.is_provider_staff)
 supervisor_required = pages_for(lambda user: user.is_force_supervisor)
+analyst_required = pages_for(lambda user: user.is_analyst)
 administrator_required = pages_for(lambda user: user.is_administrator)

@@ -98,6 +98,24 @@ class DeadlineStart(models.TextChoices):
     REFERRAL = "referral", "The date of the referral"
 
 
+# The fields of a policy that record the version, not a rule.
+POLICY_BOOKKEEPING = frozenset({"id", "force", "version", "created_at", "created_by"})
+
+
+def _setting(field: models.Field, value: object) -> str:
+    """A policy setting as the administrator reads it."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    choices = dict(getattr(field, "base_field", field).flatchoices)
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(item, item)) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {amount}" for key, amount in sorted(value.items()))
+    return str(choices.get(value, value))
+
+
 class SchemePolicy(models.Model):
     """One version of a force's scheme rules. Versions are never edited: a change is a new row.
 
@@ -107,8 +125,15 @@ class SchemePolicy(models.Model):
 
     force = models.ForeignKey(Force, on_delete=models.PROTECT, related_name="policies")
     version = models.PositiveIntegerField()
-    scheme_name = models.CharField(max_length=100)
-    disposal = models.CharField(max_length=30, choices=Disposal.choices)
+    scheme_name = models.CharField(
+        max_length=100, help_text="The scheme's name as officers and people know it"
+    )
+    disposal = models.CharField(
+        max_length=30,
+        choices=Disposal.choices,
+        help_text="The out-of-court disposal the scheme uses; it decides the Home Office outcome "
+        "recorded when a programme is completed",
+    )
     intervention = models.TextField(help_text="What the person is asked to do, in plain English")
     drug_classes = ArrayField(
         models.CharField(max_length=1, choices=DrugClass.choices),
@@ -120,14 +145,23 @@ class SchemePolicy(models.Model):
         help_text='Largest quantity per drug code in the drug\'s unit, e.g. {"cannabis": "28"}. '
         "A drug with no threshold is not covered.",
     )
-    minimum_age = models.PositiveSmallIntegerField(default=18)
+    minimum_age = models.PositiveSmallIntegerField(
+        default=18, help_text="The youngest age, on the date of the offence, the scheme takes"
+    )
     max_offence_age_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Oldest offence the scheme takes, in days (blank: any)"
     )
-    requires_admission = models.BooleanField(default=False)
-    requires_residence_in_area = models.BooleanField(default=False)
+    requires_admission = models.BooleanField(
+        default=False, help_text="Only people who admitted the offence may be offered diversion"
+    )
+    requires_residence_in_area = models.BooleanField(
+        default=False, help_text="Only people who live in the force area may be offered it"
+    )
     excluded_circumstances = ArrayField(
-        models.CharField(max_length=30, choices=Exclusion.choices), default=list, blank=True
+        models.CharField(max_length=30, choices=Exclusion.choices),
+        default=list,
+        blank=True,
+        help_text="Circumstances that rule a case out (for example, possession in a prison)",
     )
     lookback_days = models.PositiveIntegerField(
         default=730, help_text="How far back earlier diversions count, in days"
@@ -135,15 +169,34 @@ class SchemePolicy(models.Model):
     max_previous_diversions = models.PositiveSmallIntegerField(
         default=0, help_text="Earlier diversions allowed within the look-back (0: once only)"
     )
-    first_appointment_working_days = models.PositiveSmallIntegerField(default=10)
-    completion_days = models.PositiveSmallIntegerField(default=84)
-    deadlines_from = models.CharField(
-        max_length=10, choices=DeadlineStart.choices, default=DeadlineStart.REFERRAL
+    first_appointment_working_days = models.PositiveSmallIntegerField(
+        default=10,
+        help_text="Working days (weekends and bank holidays not counted) the person has to "
+        "attend a first appointment",
     )
-    max_unexcused_absences = models.PositiveSmallIntegerField(default=1)
-    late_counts_as_attended = models.BooleanField(default=True)
-    max_extensions = models.PositiveSmallIntegerField(default=1)
-    reminder_lead_days = models.PositiveSmallIntegerField(default=2)
+    completion_days = models.PositiveSmallIntegerField(
+        default=84, help_text="Calendar days the person has to complete the programme"
+    )
+    deadlines_from = models.CharField(
+        max_length=10,
+        choices=DeadlineStart.choices,
+        default=DeadlineStart.REFERRAL,
+        help_text="The day both deadlines are counted from",
+    )
+    max_unexcused_absences = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="Missed sessions without a good reason allowed before a supervisor is asked "
+        "to decide",
+    )
+    late_counts_as_attended = models.BooleanField(
+        default=True, help_text="Whether arriving late counts as attending the session"
+    )
+    max_extensions = models.PositiveSmallIntegerField(
+        default=1, help_text="How many times a supervisor may extend a deadline for one referral"
+    )
+    reminder_lead_days = models.PositiveSmallIntegerField(
+        default=2, help_text="Days before each deadline that the person is reminded"
+    )
     retention_days = models.PositiveIntegerField(
         default=6 * 365, help_text="Days after closure before a case's personal data is erased"
     )
@@ -161,6 +214,21 @@ class SchemePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.force.code}: {self.scheme_name} v{self.version}"
+
+    def changes_from(self, previous: SchemePolicy | None) -> list[str]:
+        """What this version changed from `previous`, one sentence a setting, in the order of
+        the form: "Minimum age: 18 → 21"."""
+        if previous is None:
+            return []
+        changed = []
+        for field in self._meta.concrete_fields:
+            if field.name in POLICY_BOOKKEEPING:
+                continue
+            before, after = getattr(previous, field.attname), getattr(self, field.attname)
+            if before != after:
+                label = str(field.verbose_name).capitalize()
+                changed.append(f"{label}: {_setting(field, before)} → {_setting(field, after)}")
+        return changed
 
     def clean(self) -> None:
         errors = {}

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from cases.api import CaseViewSet, PeopleView
 from programmes.api import AppointmentViewSet, ProgrammeViewSet, ReferralViewSet
+from reports.api import report_views
 
 router = DefaultRouter()
 router.register("cases", CaseViewSet, basename="case")
@@ -18,4 +19,8 @@ urlpatterns = [
     # The person search answers {"exact", "possible"}, not a page of rows, so it is a plain view.
     path("people/", PeopleView.as_view(), name="people"),
     *router.urls,
+    *(
+        path(f"reports/{slug}/", view.as_view(), name=f"report-{slug}")
+        for slug, view in report_views().items()
+    ),
 ]

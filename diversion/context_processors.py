@@ -51,6 +51,11 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
             },
             {"text": "Group sessions", "href": sessions, "current": in_sessions},
         ]
+    if user.is_analyst:
+        reports = reverse("reports:index")
+        items.append(
+            {"text": "Reports", "href": reports, "current": request.path.startswith(reports)}
+        )
     if user.is_administrator:
         audit = reverse("audit:search")
         subject_access = reverse("data_protection:subject_access_find")

@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "cases",
     "programmes",
     "escalations",
+    "reports",
     "retention",
     "demo",
 ]
@@ -232,6 +233,19 @@ DATABASES = {
 DATABASE_OWNER = (
     dj_database_url.parse(env("DATABASE_OWNER_URL")) if env("DATABASE_OWNER_URL") else None
 )
+# A read replica for the analysts' reports (reports/routers.py): when REPORTS_DATABASE_URL is
+# set, report queries and exports read from it; everything else, the reports' audit rows
+# included, stays on the primary. In tests it mirrors the default database.
+if env("REPORTS_DATABASE_URL"):
+    DATABASES["reports"] = {
+        **dj_database_url.parse(
+            env("REPORTS_DATABASE_URL"),
+            conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+            conn_health_checks=True,
+        ),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["reports.routers.ReportsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -380,6 +394,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 SERVICE_NAME = "Drug diversion case management"
+
+# Disclosure control of every figure the reports publish (reports/disclosure.py): counts from 1
+# to DISCLOSURE_SMALLEST_SHOWN - 1 are shown as a marker, others rounded to the nearest
+# DISCLOSURE_ROUND_TO; a rate or median needs at least DISCLOSURE_MIN_BASE people.
+DISCLOSURE_SMALLEST_SHOWN = env_int("DISCLOSURE_SMALLEST_SHOWN", 8)
+DISCLOSURE_ROUND_TO = env_int("DISCLOSURE_ROUND_TO", 5)
+DISCLOSURE_MIN_BASE = env_int("DISCLOSURE_MIN_BASE", 8)
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
 # Notifications (programmes/notifications.py): an outbox sent by Celery. Email goes through

@@ -23,6 +23,7 @@ urlpatterns = [
     path("provider/", include("programmes.urls")),
     path("audit/", include("audit.urls")),
     path("escalations/", include("escalations.urls")),
+    path("reports/", include("reports.urls")),
     path("data-protection/", include("retention.urls")),
     path("api/v1/", include("diversion.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -10,13 +10,16 @@ from django.shortcuts import redirect, render
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send supervisors to their escalations, officers to their case list, provider staff to
-    their inbox; administrators see the service home, with everything they look after."""
+    their inbox, analysts to their reports; administrators see the service home, with
+    everything they look after."""
     if request.user.is_force_supervisor:
         return redirect("escalations:queue")
     if request.user.is_force_staff:
         return redirect("cases:list")
     if request.user.is_provider_staff:
         return redirect("programmes:inbox")
+    if request.user.is_analyst:
+        return redirect("reports:index")
     if request.user.is_administrator:
         return render(request, "home_administrator.html")
     return render(request, "home.html")

@@ -21,6 +21,15 @@ RE_REFER = "re_refer"
 NO_FURTHER_ACTION = "no_further_action"
 SUMMARY = "summary"  # the printable case summary for the prosecution file (views.summary)
 
+# What the provider is told when a decision withdraws its referral (the referral's end_reason,
+# on its pages, its message and the API): why it ended, never the supervisor's rationale, the
+# offence or the prosecution.
+PROVIDER_TOLD: dict[str, str] = {
+    PROSECUTE: "the person leaves the scheme",
+    NO_FURTHER_ACTION: "the person leaves the scheme",
+    RE_REFER: "the person is referred to another programme",
+}
+
 
 def escalation_actions(
     *, supervisor: bool, decided: bool, decision: str, extensions_left: int

@@ -156,6 +156,9 @@ def escalation_decide(
 ) -> Escalation:
     """Record a supervisor's decision and carry it out on the referral and the case.
 
+    Withdrawing the referral cancels its future appointments and tells its provider
+    (programmes.services.referral_transition), with what rules.PROVIDER_TOLD says.
+
     - prosecute: the referral is withdrawn and the case closes as referred for prosecution;
     - extend: the deadline that was missed moves to the end of `new_deadline` (in the future,
       after the current one, within the policy's number of extensions); the referral returns
@@ -193,7 +196,11 @@ def escalation_decide(
             _extend(escalation, referral, case, by=by, due=checked.moved_deadline, reason=reason)
         elif decision == Escalation.Decision.RE_REFER:
             referral_transition(
-                referral=referral, to=ReferralStatus.WITHDRAWN, by=by, reason=reason
+                referral=referral,
+                to=ReferralStatus.WITHDRAWN,
+                by=by,
+                reason=reason,
+                end_reason=rules.PROVIDER_TOLD[decision],
             )
             referral_open(case=case, programme=new_programme, policy=referral.policy, by=by)
             case_transition(case=case, to=CaseStatus.REFERRED, by=by, reason=reason)
@@ -205,7 +212,11 @@ def escalation_decide(
                 else CaseOutcome.NO_FURTHER_ACTION
             )
             referral_transition(
-                referral=referral, to=ReferralStatus.WITHDRAWN, by=by, reason=reason
+                referral=referral,
+                to=ReferralStatus.WITHDRAWN,
+                by=by,
+                reason=reason,
+                end_reason=rules.PROVIDER_TOLD[decision],
             )
             case_transition(case=case, to=CaseStatus.CLOSED, by=by, reason=reason, outcome=outcome)
         escalation.decision = decision

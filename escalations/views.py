@@ -178,7 +178,8 @@ def _consequences(checked: DecisionChecked, escalation: Escalation) -> list[str]
     case = referral.case
     withdrawn = (
         f"The referral {referral.reference} to {referral.programme.name} "
-        f"({referral.programme.provider.name}) is withdrawn."
+        f"({referral.programme.provider.name}) is withdrawn: its future appointments are "
+        "cancelled and the provider is told."
     )
     match checked.decision:
         case Escalation.Decision.PROSECUTE:

@@ -29,6 +29,7 @@ from base.api import IsForceOrProviderStaff, IsForceStaff
 from programmes import api_docs as docs
 from programmes.models import Appointment, Programme, Referral, ReferralStatus
 from programmes.selectors import (
+    appointment_found,
     appointment_get,
     appointments_visible_to,
     programme_list,
@@ -234,16 +235,17 @@ class AppointmentViewSet(GenericViewSet):
     @docs.attendance_record
     @action(detail=True, methods=["post"])
     def attendance(self, request: Request, pk: str) -> Response:
-        appointment = appointment_get(user=request.user, pk=pk)
+        # Found (or 404) once; the service locks it and answers with its whole history.
+        appointment = appointment_found(user=request.user, pk=pk)
         serializer = AttendanceRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = attendance_record(
             appointment=appointment, by=request.user, **serializer.validated_data
         )
-        history = list(appointment_get(user=request.user, pk=pk).attendance.all())
-        recorded = next(row for row in history if row.pk == result.attendance.pk)
         return Response(
-            AttendanceRecordedSerializer(recorded, context={"history": history}).data,
+            AttendanceRecordedSerializer(
+                result.attendance, context={"history": result.history}
+            ).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 

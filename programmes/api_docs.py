@@ -41,6 +41,7 @@ REFERRAL_EXAMPLE = {
     "completion_due": "2027-02-12T23:59:59Z",
     "extensions": 0,
     "referred_at": "2026-11-20T14:12:30.552101Z",
+    "ended_at": None,
     "updated_at": "2026-11-20T14:12:30.552130Z",
 }
 
@@ -65,6 +66,17 @@ APPOINTMENT_EXAMPLE = {
     "status": "booked",
     "attendance": None,
     "attendance_history": [],
+    "times_moved": 0,
+    "changes": [],
+}
+
+MOVE_EXAMPLE = {
+    "kind": "moved",
+    "starts_at_before": "2026-11-30T10:00:00Z",
+    "starts_at_after": "2026-12-01T10:00:00Z",
+    "reason": "The person starts a new job that day.",
+    "changed_at": "2026-11-25T09:12:44.100231Z",
+    "changed_by": "Jo Okafor",
 }
 
 PROVIDER_REFERRAL_EXAMPLE = {
@@ -92,6 +104,8 @@ PROVIDER_REFERRAL_EXAMPLE = {
     "extensions": 0,
     "decline_reason": "",
     "completed_on": None,
+    "ended_at": None,
+    "end_reason": "",
     "referred_at": "2026-11-20T14:12:30.552101Z",
     "updated_at": "2026-12-01T11:42:07.204518Z",
     "appointments": [
@@ -99,6 +113,8 @@ PROVIDER_REFERRAL_EXAMPLE = {
             **APPOINTMENT_EXAMPLE,
             "attendance": ATTENDANCE_EXAMPLE,
             "attendance_history": [ATTENDANCE_EXAMPLE],
+            "times_moved": 1,
+            "changes": [MOVE_EXAMPLE],
         }
     ],
 }
@@ -132,7 +148,10 @@ referrals = extend_schema_view(
             "and needs, the deadlines and the appointments with their attendance so far, but no "
             "offence, drug, police reference, PNC ID or eligibility details. Provider systems "
             "keep in step by asking for updated_since the time of their last call: booking, "
-            "moving or cancelling an appointment and recording attendance all count as changes."
+            "moving or cancelling an appointment and recording attendance all count as changes, "
+            "and so does the force withdrawing a referral (status withdrawn, with ended_at and "
+            "end_reason; its future appointments are then cancelled, each with the reason in "
+            "its changes)."
         ),
         responses={
             200: PolymorphicProxySerializer(
@@ -373,8 +392,9 @@ appointments = extend_schema_view(
             "Move a booked appointment with no attendance yet to a new time in the future "
             "(starts_at is required; ISO 8601, a time without a UTC offset is taken as "
             "Europe/London time), with an optional reason. A group-session booking moves with "
-            "its session: cancel it and book another. 409 if it is cancelled or attendance is "
-            "recorded. " + PROVIDER_ONLY
+            "its session: cancel it and book another. The earlier time is kept in the "
+            "appointment's changes (who, when, why) and times_moved counts the moves. 409 if it "
+            "is cancelled, attendance is recorded or the referral has ended. " + PROVIDER_ONLY
         ),
         request=AppointmentRescheduleSerializer,
         responses={
@@ -392,7 +412,19 @@ appointments = extend_schema_view(
             ),
             OpenApiExample(
                 "The moved appointment",
-                value={**APPOINTMENT_EXAMPLE, "starts_at": "2026-12-03T14:30:00Z"},
+                value={
+                    **APPOINTMENT_EXAMPLE,
+                    "starts_at": "2026-12-03T14:30:00Z",
+                    "times_moved": 1,
+                    "changes": [
+                        {
+                            **MOVE_EXAMPLE,
+                            "starts_at_before": APPOINTMENT_EXAMPLE["starts_at"],
+                            "starts_at_after": "2026-12-03T14:30:00Z",
+                            "reason": "Asked by the person.",
+                        }
+                    ],
+                },
                 response_only=True,
                 status_codes=["200"],
             ),
@@ -422,7 +454,20 @@ appointment_cancel = extend_schema(
         OpenApiExample("Facilitator ill", value={"reason": "Facilitator ill."}, request_only=True),
         OpenApiExample(
             "The cancelled appointment",
-            value={**APPOINTMENT_EXAMPLE, "status": "cancelled"},
+            value={
+                **APPOINTMENT_EXAMPLE,
+                "status": "cancelled",
+                "changes": [
+                    {
+                        "kind": "cancelled",
+                        "starts_at_before": APPOINTMENT_EXAMPLE["starts_at"],
+                        "starts_at_after": None,
+                        "reason": "Facilitator ill.",
+                        "changed_at": "2026-11-28T16:03:10.871342Z",
+                        "changed_by": "Jo Okafor",
+                    }
+                ],
+            },
             response_only=True,
             status_codes=["200"],
         ),

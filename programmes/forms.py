@@ -186,7 +186,11 @@ class RescheduleForm(WhenMixin, forms.Form):
         error_messages={"required": "Enter the new start time"},
     )
     reason = forms.CharField(
-        label="Why is it moving?", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Why is it moving?",
+        help_text="The earlier time is kept in the appointment's history with this reason, "
+        "for the force and your colleagues to see.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason the appointment is moving"},
     )
 
 
@@ -296,7 +300,15 @@ class GroupAttendanceForm(forms.Form):
     left without an outcome is not recorded.
     """
 
-    def __init__(self, *args: Any, bookings: list[Appointment], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        bookings: list[Appointment],
+        everyone_attended: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """`everyone_attended`: start every row with nothing recorded yet at "attended", for the
+        provider to change the exceptions before saving (nothing is saved until they do)."""
         super().__init__(*args, **kwargs)
         self.rows = []
         for booking in bookings:
@@ -305,6 +317,8 @@ class GroupAttendanceForm(forms.Form):
             self.fields[f"outcome_{pk}"] = outcome_field(
                 label=booking.referral.case.person.full_name, required=False
             )
+            if current is None and everyone_attended:
+                self.initial.setdefault(f"outcome_{pk}", Attendance.Outcome.ATTENDED)
             self.fields[f"reason_{pk}"] = forms.CharField(
                 label="Why is the absence excused?",
                 required=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from cases.models import Case, Force, SchemePolicy, StatusChange
 
@@ -99,6 +100,10 @@ class Referral(models.Model):
     referred_at = models.DateTimeField(auto_now_add=True)
     decline_reason = models.TextField(blank=True)
     completed_on = models.DateField(null=True, blank=True)
+    # When the referral was declined, completed or withdrawn, and, when the force withdrew it,
+    # what the provider is told (never the supervisor's rationale).
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True, db_default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -127,6 +132,11 @@ class Referral(models.Model):
             models.Index(
                 fields=["provider", "status", "completion_due", "reference"],
                 name="referral_inbox_completion",
+            ),
+            # The inbox's "Ended" tab, the latest ending first.
+            models.Index(
+                fields=["provider", "status", "ended_at", "reference"],
+                name="referral_inbox_ended",
             ),
         ]
 
@@ -204,6 +214,48 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def moves(self) -> list[AppointmentChange]:
+        """The times this appointment was moved, oldest first (reads `changes`, prefetched)."""
+        return [change for change in self.changes.all() if change.kind == "moved"]
+
+    def cancellation(self) -> AppointmentChange | None:
+        """Who cancelled it, when and why, if it is cancelled and that was recorded."""
+        return next((c for c in self.changes.all() if c.kind == "cancelled"), None)
+
+
+class AppointmentChange(models.Model):
+    """A move or a cancellation of an appointment: the time it had before, who, when and why.
+
+    The appointment keeps only its current time; its earlier times live here, for both the
+    force and the provider to see.
+    """
+
+    class Kind(models.TextChoices):
+        MOVED = "moved", "Moved"
+        CANCELLED = "cancelled", "Cancelled"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    starts_at_before = models.DateTimeField()
+    starts_at_after = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="cancelled") | Q(starts_at_after__isnull=False),
+                name="appointment_move_has_new_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appointment {self.appointment_id}: {self.kind}"
 
 
 class Attendance(models.Model):

@@ -6,6 +6,7 @@ queues once. A Celery task sends what is pending; while the broker is down the r
 wait, and the periodic send task (every 5 minutes) sends them once it is back.
 
 - `outbox_queue`: queue messages in one INSERT, each once (by its dedupe_key).
+- `provider_told_referral_ended`: the provider's message when the force ends a referral.
 - `send_soon`: after the transaction commits, ask a worker to send the outbox now.
 - `notifications_send_pending`: claims rows one at a time (FOR UPDATE SKIP LOCKED, committed
   with a lease) and hands each to the gateway: GOV.UK Notify when NOTIFY_API_KEY is set
@@ -40,10 +41,12 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from programmes.models import Notification
+from programmes.models import Appointment, Notification, Referral
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +118,48 @@ def outbox_queue(messages: Sequence[OutboxMessage], *, now: datetime) -> int:
     if queued:
         send_soon()
     return queued
+
+
+# --- Messages ------------------------------------------------------------------------------
+
+REFERRAL_ENDED_KIND = "referral_ended"
+
+
+def provider_told_referral_ended(
+    referral: Referral, *, cancelled: Sequence[Appointment], now: datetime
+) -> int:
+    """Queue the email telling a referral's provider that the force ended it: the reference,
+    the programme, why (the referral's end_reason), the appointments cancelled and a link. No
+    person's name. Nothing is queued for a provider without a contact email: the referral is
+    under "Ended" in its inbox either way. Returns how many were queued (0 or 1)."""
+    provider = referral.programme.provider
+    if not provider.contact_email:
+        return 0
+    site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    context = {
+        "referral": referral,
+        "programme": referral.programme.name,
+        "cancelled": cancelled,
+        "link": site + reverse("programmes:referral", args=[referral.reference]),
+    }
+    return outbox_queue(
+        [
+            OutboxMessage(
+                kind=REFERRAL_ENDED_KIND,
+                channel=Notification.Channel.EMAIL,
+                recipient=provider.contact_email,
+                subject=render_to_string(
+                    "programmes/messages/referral_ended_subject.txt", context
+                ).strip(),
+                body=render_to_string("programmes/messages/referral_ended.txt", context).strip(),
+                dedupe_key=f"{REFERRAL_ENDED_KIND}:{referral.pk}",
+                # Not tied to the referral: it is no message to the person, so it stays out
+                # of the case page's messages to them (and it names nobody).
+                referral_id=None,
+            )
+        ],
+        now=now,
+    )
 
 
 # --- Sending -------------------------------------------------------------------------------

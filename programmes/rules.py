@@ -59,6 +59,15 @@ def referral_can_transition(from_status: str, to_status: str) -> bool:
     return to_status in REFERRAL_TRANSITIONS.get(from_status, frozenset())
 
 
+# Statuses a referral never leaves: it has ended (declined, completed or withdrawn). Reaching
+# one cancels the referral's future appointments (services.referral_transition), which takes
+# the person off every group session's list.
+ENDED = frozenset(status for status, moves in REFERRAL_TRANSITIONS.items() if not moves)
+# Endings the provider did not make itself, so is told of by the outbox: the force withdrew
+# the referral (a supervisor's decision to prosecute, re-refer or take no further action).
+ENDINGS_TOLD_TO_PROVIDER = frozenset({"withdrawn"})
+
+
 # What the provider may do next with a referral, and with one of its appointments. The
 # provider's pages offer exactly these, and each service refuses an action not among them.
 ACCEPT = "accept"  # take a new referral on (services.referral_accept)
@@ -111,11 +120,12 @@ def appointment_actions(
     outcome is on record; `on_group_session`: a place on a group session; `started`: its start
     time has passed; `referral_status`: the status of its referral.
 
-    - cancel: booked, and no attendance recorded (after that, correct the attendance instead);
+    - cancel: booked, no attendance recorded (after that, correct the attendance instead), and
+      the referral not ended (its future appointments were cancelled when it ended);
     - reschedule: as cancel, and not a group-session place (that moves with its session);
     - record: booked, started, and the referral still open to bookings.
     """
-    if not provider or not booked:
+    if not provider or not booked or referral_status in ENDED:
         return frozenset()
     actions = set()
     if not attendance_recorded:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Role, User
@@ -13,8 +23,10 @@ from audit.services import audit_record
 from base.paging import LIST_CAP
 from cases.models import Case, Force
 from cases.selectors import case_search, cases_visible_to, people_named
+from programmes import rules
 from programmes.models import (
     Appointment,
+    AppointmentChange,
     Attendance,
     GroupSession,
     Notification,
@@ -88,7 +100,8 @@ def referrals_for_case(case: Case) -> QuerySet[Referral]:
             Prefetch(
                 "appointments",
                 queryset=Appointment.objects.order_by("starts_at", "id").prefetch_related(
-                    Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
+                    Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True)),
+                    appointment_changes(),
                 ),
             )
         )
@@ -103,6 +116,7 @@ INBOX_TABS: dict[str, tuple[str, ...]] = {
     "in_progress": (ReferralStatus.IN_PROGRESS,),
     "flagged": (ReferralStatus.FLAGGED,),
     "completed": (ReferralStatus.COMPLETED,),
+    "ended": (ReferralStatus.WITHDRAWN,),
 }
 
 
@@ -141,22 +155,23 @@ TAB_DEADLINE = {
     "flagged": "completion_due",
     "completed": "completion_due",
 }
+# Tabs of referrals that have ended, the latest ending first (index referral_inbox_ended).
+TAB_ENDED = frozenset({"ended"})
 
 
 def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referral]:
     """One tab of the provider's inbox, the nearest deadline first, searchable.
 
     The deadline that matters is the first appointment's until the person has attended,
-    then completion's (TAB_DEADLINE). The search matches the referral reference exactly, or
-    the person's name as the case list does (cases.selectors.case_search, people_named).
+    then completion's (TAB_DEADLINE); the "Ended" tab has the latest ending first. The search
+    matches the referral reference exactly, or the person's name as the case list does
+    (cases.selectors.case_search, people_named).
     """
     tab = tab if tab in INBOX_TABS else "new"
-    deadline = TAB_DEADLINE[tab]
     referrals = (
         provider_referrals(user)
         .filter(status__in=INBOX_TABS[tab])
         .select_related("case__person", "programme")
-        .annotate(next_due=F(deadline))
     )
     search = case_search(query)
     if search.problem:
@@ -167,8 +182,11 @@ def provider_inbox(*, user: User, tab: str, query: str = "") -> QuerySet[Referra
             named = people_named(search.text).values("pk")
             found = found.union(Referral.objects.filter(case__person__in=named).values("pk"))
         referrals = referrals.filter(pk__in=found)
-    # One index range per tab (referral_inbox_first / referral_inbox_completion).
-    return referrals.order_by(deadline, "reference")
+    # One index range per tab (referral_inbox_first / _completion / _ended).
+    if tab in TAB_ENDED:
+        return referrals.order_by(F("ended_at").desc(nulls_last=True), "-reference")
+    deadline = TAB_DEADLINE[tab]
+    return referrals.annotate(next_due=F(deadline)).order_by(deadline, "reference")
 
 
 def referral_get(*, user: User, reference: str) -> Referral:
@@ -209,13 +227,24 @@ def attendance_history() -> Prefetch:
     )
 
 
+def appointment_changes() -> Prefetch:
+    """Every move and cancellation of an appointment, oldest first, with who made it."""
+    return Prefetch(
+        "changes",
+        queryset=AppointmentChange.objects.select_related("changed_by").order_by(
+            "changed_at", "id"
+        ),
+    )
+
+
 def appointments_with_attendance() -> Prefetch:
-    """A referral's appointments in time order, each with its attendance history."""
+    """A referral's appointments in time order, each with its attendance history and its
+    moves and cancellations."""
     return Prefetch(
         "appointments",
-        queryset=Appointment.objects.prefetch_related(attendance_history()).order_by(
-            "starts_at", "id"
-        ),
+        queryset=Appointment.objects.prefetch_related(
+            attendance_history(), appointment_changes()
+        ).order_by("starts_at", "id"),
     )
 
 
@@ -239,20 +268,32 @@ def appointments_for(referral: Referral) -> list[Appointment]:
     """A referral's appointments in time order, each with its attendance history."""
     return list(
         referral.appointments.select_related("group_session")
-        .prefetch_related(attendance_history())
+        .prefetch_related(attendance_history(), appointment_changes())
         .order_by("starts_at", "id")
     )
 
 
+# Who is on a group session's list: booked, and their referral not ended (an ended referral's
+# future places are cancelled; its past ones leave the list too).
+ON_SESSION_LIST = Q(status=Appointment.Status.BOOKED) & ~Q(referral__status__in=rules.ENDED)
+
+
 def group_sessions_for_provider(user: User) -> QuerySet[GroupSession]:
-    """Group sessions of the provider's programmes, soonest first, with how many are booked."""
+    """Group sessions of the provider's programmes, soonest first, with how many are on each
+    list (ON_SESSION_LIST)."""
     if not user.is_authenticated or not user.is_provider_staff:
         return GroupSession.objects.none()
+    on_list = Appointment.objects.filter(ON_SESSION_LIST, group_session=OuterRef("pk"))
     return (
         GroupSession.objects.filter(programme__provider_id=user.provider_id)
         .select_related("programme")
         .annotate(
-            booked=Count("appointments", filter=Q(appointments__status=Appointment.Status.BOOKED))
+            booked=Coalesce(
+                Subquery(
+                    on_list.order_by().values("group_session").annotate(n=Count("pk")).values("n")
+                ),
+                0,
+            )
         )
         .order_by("starts_at")
     )
@@ -267,9 +308,9 @@ def group_session_get(*, user: User, pk: int) -> GroupSession:
 
 
 def group_session_bookings(session: GroupSession) -> list[Appointment]:
-    """Everyone booked on a session, by name, with their current attendance."""
+    """Everyone on a session's list (ON_SESSION_LIST), by name, with their current attendance."""
     return list(
-        session.appointments.filter(status=Appointment.Status.BOOKED)
+        session.appointments.filter(ON_SESSION_LIST)
         .select_related("referral__case__person", "referral__policy", "referral__programme")
         .prefetch_related(
             Prefetch("attendance", queryset=Attendance.objects.filter(is_current=True))
@@ -283,12 +324,20 @@ def appointments_visible_to(user: User) -> QuerySet[Appointment]:
     return Appointment.objects.filter(referral__in=provider_referrals(user))
 
 
+def appointment_found(*, user: User, pk: int | str) -> Appointment:
+    """One of the provider's appointments, only its own row (for a service to lock), or 404."""
+    appointment = appointments_visible_to(user).filter(pk=pk).first()
+    if appointment is None:
+        raise Http404("No appointment found")
+    return appointment
+
+
 def appointment_get(*, user: User, pk: int | str) -> Appointment:
     """One of the provider's appointments with its attendance history, or 404."""
     appointment = (
         appointments_visible_to(user)
         .select_related("referral__case")
-        .prefetch_related(attendance_history())
+        .prefetch_related(attendance_history(), appointment_changes())
         .filter(pk=pk)
         .first()
     )

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from base.clock import LONDON
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
-from programmes.models import Appointment, Attendance, Programme, Referral
+from programmes.models import Appointment, AppointmentChange, Attendance, Programme, Referral
 from programmes.selectors import group_sessions_for_provider, programmes_visible_to
 
 
@@ -53,6 +53,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "completion_due",
             "extensions",
             "referred_at",
+            "ended_at",
             "updated_at",
         ]
         read_only_fields = fields
@@ -105,10 +106,32 @@ class AttendanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AppointmentChangeSerializer(serializers.ModelSerializer):
+    """A move or cancellation of an appointment: the time before (and after a move), who,
+    when and why."""
+
+    changed_by = serializers.StringRelatedField(
+        read_only=True, help_text="Who made the change; null when the service did."
+    )
+
+    class Meta:
+        model = AppointmentChange
+        fields = [
+            "kind",
+            "starts_at_before",
+            "starts_at_after",
+            "reason",
+            "changed_at",
+            "changed_by",
+        ]
+        read_only_fields = fields
+
+
 class AppointmentSerializer(serializers.ModelSerializer):
     """A booked or cancelled appointment with its current attendance and the full history.
 
-    Reads `appointment.attendance.all()`, so lists prefetch it (oldest first).
+    Reads `appointment.attendance.all()` and `appointment.changes.all()`, so lists prefetch
+    them (oldest first).
     """
 
     referral = serializers.CharField(source="referral.reference", read_only=True)
@@ -117,6 +140,14 @@ class AppointmentSerializer(serializers.ModelSerializer):
     )
     attendance_history = serializers.SerializerMethodField(
         help_text="Every outcome recorded, oldest first, corrected ones included."
+    )
+    times_moved = serializers.SerializerMethodField(
+        help_text="How many times the appointment was moved to another time."
+    )
+    changes = AppointmentChangeSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every move (with the superseded time) and the cancellation, oldest first.",
     )
 
     class Meta:
@@ -132,8 +163,13 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "status",
             "attendance",
             "attendance_history",
+            "times_moved",
+            "changes",
         ]
         read_only_fields = fields
+
+    def get_times_moved(self, appointment: Appointment) -> int:
+        return len(appointment.moves())
 
     @extend_schema_field(AttendanceSerializer(allow_null=True))
     def get_attendance(self, appointment: Appointment) -> dict[str, Any] | None:
@@ -169,6 +205,8 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
             "extensions",
             "decline_reason",
             "completed_on",
+            "ended_at",
+            "end_reason",
             "referred_at",
             "updated_at",
             "appointments",

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_many, audit_record
 from base.clock import LONDON, london_date
 from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
@@ -26,6 +26,7 @@ from cases.services import (
 from programmes import rules
 from programmes.models import (
     Appointment,
+    AppointmentChange,
     Attendance,
     GroupSession,
     Programme,
@@ -33,6 +34,7 @@ from programmes.models import (
     ReferralStatus,
     ReferralStatusChange,
 )
+from programmes.notifications import provider_told_referral_ended
 from programmes.rules import (
     HOME_OFFICE_OUTCOME_BY_DISPOSAL,
     compute_deadlines,
@@ -137,14 +139,33 @@ def _cannot_become(referral: Referral, to: str) -> IllegalTransition:
 
 
 def referral_transition(
-    *, referral: Referral, to: str, by: User | None, reason: str = ""
+    *, referral: Referral, to: str, by: User | None, reason: str = "", end_reason: str = ""
 ) -> Referral:
-    """Move a locked referral to `to`, writing history and audit rows. Call inside atomic."""
+    """Move a locked referral to `to`, writing history and audit rows. Call inside atomic.
+
+    Reaching an ended status (rules.ENDED: declined, completed, withdrawn) records when, with
+    `end_reason` (what the provider is told), and cancels the referral's future appointments
+    with that reason, which takes the person off every group session's list. When the force
+    ended it (rules.ENDINGS_TOLD_TO_PROVIDER), the provider is told through the outbox.
+    """
     if not referral_can_transition(referral.status, to):
         raise _cannot_become(referral, to)
     previous = referral.status
     referral.status = to
-    referral.save(update_fields=["status", "updated_at", "decline_reason", "completed_on"])
+    now = timezone.now()
+    if to in rules.ENDED:
+        referral.ended_at = now
+        referral.end_reason = end_reason
+    referral.save(
+        update_fields=[
+            "status",
+            "updated_at",
+            "decline_reason",
+            "completed_on",
+            "ended_at",
+            "end_reason",
+        ]
+    )
     transition_record(
         history=ReferralStatusChange,
         obj=referral,
@@ -154,7 +175,57 @@ def referral_transition(
         by=by,
         reason=reason,
     )
+    if to in rules.ENDED:
+        label = ReferralStatus(to).label
+        cancelled = _cancel_future_appointments(
+            referral,
+            by=by,
+            reason=f"Referral {label[0].lower()}{label[1:]}"
+            + (f": {end_reason}" if end_reason else ""),
+            now=now,
+        )
+        if to in rules.ENDINGS_TOLD_TO_PROVIDER:
+            provider_told_referral_ended(referral, cancelled=cancelled, now=now)
     return referral
+
+
+def _cancel_future_appointments(
+    referral: Referral, *, by: User | None, reason: str, now: datetime
+) -> list[Appointment]:
+    """Cancel a referral's booked appointments that have not started, with `reason`: one
+    UPDATE, their history rows and their audit rows. Returns them, in time order."""
+    cancelled = list(
+        Appointment.objects.select_for_update(of=("self",))
+        .filter(referral=referral, status=Appointment.Status.BOOKED, starts_at__gt=now)
+        .order_by("starts_at", "id")
+    )
+    if not cancelled:
+        return []
+    Appointment.objects.filter(pk__in=[a.pk for a in cancelled]).update(
+        status=Appointment.Status.CANCELLED, updated_at=now
+    )
+    AppointmentChange.objects.bulk_create(
+        AppointmentChange(
+            appointment=appointment,
+            kind=AppointmentChange.Kind.CANCELLED,
+            starts_at_before=appointment.starts_at,
+            reason=reason,
+            changed_by=by,
+            changed_at=now,
+        )
+        for appointment in cancelled
+    )
+    audit_many(
+        user=by,
+        action="change",
+        object_type="programmes.appointment",
+        rows=[(str(a.pk), referral.case.person_id) for a in cancelled],
+        changes={"before": {"status": "booked"}, "after": {"status": "cancelled"}},
+        reason=reason,
+    )
+    for appointment in cancelled:
+        appointment.status = Appointment.Status.CANCELLED
+    return cancelled
 
 
 def referral_transition_many(
@@ -167,8 +238,11 @@ def referral_transition_many(
     from_status, and may move to `to`, moves there: one UPDATE, one INSERT of history rows and
     one of audit rows, the same rows referral_transition writes for one. Returns the step
     listing the referrals moved (id, reference, case_id, person_id, from_status, reason,
-    audit_after).
+    audit_after). Ending referrals (rules.ENDED) is done one at a time, with referral_transition:
+    each cancels its appointments and may tell its provider.
     """
+    if to in rules.ENDED:
+        raise ValueError("End referrals one at a time with referral_transition.")
     moved = statement.add(
         "referral_moved",
         f"""
@@ -307,9 +381,15 @@ def appointment_book(
     return appointment
 
 
-def _lock_appointment(appointment: Appointment, by: User) -> Appointment:
+def _lock_appointment(
+    appointment: Appointment, by: User, *, with_referral: bool = False
+) -> Appointment:
+    """Re-read an appointment under a row lock (and its referral's row too, `with_referral`),
+    with its referral, programme, policy and case, in one statement."""
     locked = (
-        Appointment.objects.select_for_update(of=("self",))
+        Appointment.objects.select_for_update(
+            of=("self", "referral") if with_referral else ("self",)
+        )
         .select_related("referral__programme", "referral__policy", "referral__case")
         .get(pk=appointment.pk)
     )
@@ -328,6 +408,14 @@ def _appointment_actions(
     )
 
 
+def _refuse_if_ended(referral: Referral) -> None:
+    if referral.status in rules.ENDED:
+        raise IllegalTransition(
+            f"Referral {referral.reference} is {referral.get_status_display().lower()}: its "
+            "appointments can no longer change."
+        )
+
+
 def appointment_reschedule(
     *, appointment: Appointment, by: User, starts_at: datetime, reason: str = ""
 ) -> Appointment:
@@ -339,6 +427,7 @@ def appointment_reschedule(
             # Why not, in the order the provider can act on it.
             if appointment.status != Appointment.Status.BOOKED:
                 raise IllegalTransition("A cancelled appointment cannot be moved: book a new one.")
+            _refuse_if_ended(appointment.referral)
             if appointment.group_session_id:
                 raise DomainError(
                     "A group-session booking moves with its session: cancel it and "
@@ -349,6 +438,14 @@ def appointment_reschedule(
         before = appointment.starts_at
         appointment.starts_at = starts_at
         appointment.save(update_fields=["starts_at", "updated_at"])
+        AppointmentChange.objects.create(
+            appointment=appointment,
+            kind=AppointmentChange.Kind.MOVED,
+            starts_at_before=before,
+            starts_at_after=starts_at,
+            reason=reason.strip(),
+            changed_by=by,
+        )
         _touch(appointment.referral)
         audit_record(
             user=by,
@@ -371,12 +468,20 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str = "") 
         if rules.CANCEL not in _appointment_actions(appointment, by):
             if appointment.status != Appointment.Status.BOOKED:
                 raise IllegalTransition("This appointment is already cancelled.")
+            _refuse_if_ended(appointment.referral)
             raise IllegalTransition(
                 "Attendance is already recorded for this appointment: correct the attendance "
                 "instead (for example, cancelled by the provider)."
             )
         appointment.status = Appointment.Status.CANCELLED
         appointment.save(update_fields=["status", "updated_at"])
+        AppointmentChange.objects.create(
+            appointment=appointment,
+            kind=AppointmentChange.Kind.CANCELLED,
+            starts_at_before=appointment.starts_at,
+            reason=reason.strip(),
+            changed_by=by,
+        )
         _touch(appointment.referral)
         audit_record(
             user=by,
@@ -393,6 +498,7 @@ def appointment_cancel(*, appointment: Appointment, by: User, reason: str = "") 
 class AttendanceResult:
     attendance: Attendance
     created: bool
+    history: list[Attendance]  # every row of the appointment's, oldest first, `attendance` too
 
 
 def _check_attendance(
@@ -425,10 +531,14 @@ def _attendance_locked(
 ) -> AttendanceResult:
     """Record one outcome on a locked appointment. Call inside transaction.atomic."""
     reason = reason.strip() if outcome == Attendance.Outcome.EXCUSED else ""
-    current = appointment.attendance.filter(is_current=True).first()
+    history = list(
+        appointment.attendance.select_related("recorded_by").order_by("recorded_at", "id")
+    )
+    current = next((row for row in history if row.is_current), None)
     _check_attendance(appointment, by, outcome, reason, recorded=current is not None)
     if current is not None and current.outcome == outcome and current.reason == reason:
-        return AttendanceResult(attendance=current, created=False)  # a retry: same result
+        # A retry: the same result.
+        return AttendanceResult(attendance=current, created=False, history=history)
     if current is not None:
         if not correction_reason.strip():
             raise DomainError(
@@ -437,6 +547,7 @@ def _attendance_locked(
                 field="correction_reason",
             )
         Attendance.objects.filter(pk=current.pk).update(is_current=False)
+        current.is_current = False
     attendance = Attendance.objects.create(
         appointment=appointment,
         outcome=outcome,
@@ -465,7 +576,7 @@ def _attendance_locked(
         },
         reason=correction_reason,
     )
-    return AttendanceResult(attendance=attendance, created=True)
+    return AttendanceResult(attendance=attendance, created=True, history=[*history, attendance])
 
 
 def attendance_record(
@@ -483,9 +594,7 @@ def attendance_record(
     keeps the earlier row in the history.
     """
     with transaction.atomic():
-        appointment = _lock_appointment(appointment, by)
-        referral = referral_lock(appointment.referral)
-        appointment.referral = referral
+        appointment = _lock_appointment(appointment, by, with_referral=True)
         return _attendance_locked(appointment, by, outcome, reason, correction_reason)
 
 

@@ -43,6 +43,7 @@ INBOX_TAB_LABELS = {
     "in_progress": "In progress",
     "flagged": "Flagged",
     "completed": "Completed",
+    "ended": "Ended",
 }
 DUE_SOON = timedelta(days=3)
 
@@ -67,6 +68,37 @@ def _appointment(request: HttpRequest, referral: Referral, pk: int) -> Appointme
 
 def _detail_url(referral: Referral, anchor: str = "") -> str:
     return reverse("programmes:referral", args=[referral.reference]) + anchor
+
+
+ACTION_NAMES = {
+    rules.DECLINE: "Declining the referral",
+    rules.BOOK: "Booking an appointment",
+    rules.COMPLETE: "Recording completion",
+    rules.RESCHEDULE: "Moving the appointment",
+    rules.CANCEL: "Cancelling the appointment",
+    rules.RECORD: "Recording attendance",
+}
+
+
+def _unless_offered(
+    request: HttpRequest,
+    referral: Referral,
+    action: str,
+    offered: frozenset[str],
+    *,
+    appointment: bool = False,
+) -> HttpResponse | None:
+    """On opening an action's form that the referral's page does not offer now (rules.py), go
+    back to the referral and say why: an old tab or a bookmark never shows a form that cannot
+    be used. A POST goes on to the service, which refuses it with its own reason."""
+    if request.method == "POST" or action in offered:
+        return None
+    if appointment and referral.status not in rules.ENDED:
+        why = "not for this appointment now"
+    else:
+        why = f"referral {referral.reference} is {referral.get_status_display().lower()}"
+    messages.info(request, f"{ACTION_NAMES[action]} is not available: {why}")
+    return redirect(_detail_url(referral, "#appointments" if appointment else ""))
 
 
 def _due_state(due: datetime, now: datetime) -> str:
@@ -125,7 +157,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     for referral in page:
-        referral.due_state = "" if tab == "completed" else _due_state(referral.next_due, now)
+        deadline = getattr(referral, "next_due", None)
+        referral.due_state = "" if tab == "completed" or not deadline else _due_state(deadline, now)
     tabs = [
         {
             "key": key,
@@ -194,6 +227,9 @@ def referral_accept(request: HttpRequest, reference: str) -> HttpResponse:
 def referral_decline(request: HttpRequest, reference: str) -> HttpResponse:
     """Decline the referral with a reason; the force is told and can refer again."""
     referral = _referral(request, reference)
+    offered = rules.referral_actions_for(referral, request.user)
+    if back := _unless_offered(request, referral, rules.DECLINE, offered):
+        return back
     form = forms.DeclineForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -212,6 +248,9 @@ def referral_decline(request: HttpRequest, reference: str) -> HttpResponse:
 def appointment_book(request: HttpRequest, reference: str) -> HttpResponse:
     """Book a one-to-one appointment, or a place on one of the programme's group sessions."""
     referral = _referral(request, reference)
+    offered = rules.referral_actions_for(referral, request.user)
+    if back := _unless_offered(request, referral, rules.BOOK, offered):
+        return back
     sessions = selectors.group_sessions_for_provider(request.user).filter(
         programme=referral.programme, starts_at__gt=timezone.now()
     )
@@ -269,6 +308,9 @@ def appointment_reschedule(request: HttpRequest, reference: str, pk: int) -> Htt
     """Move a booked appointment with no attendance to a new, future time."""
     referral = _referral(request, reference)
     appointment = _appointment(request, referral, pk)
+    offered = appointment.actions
+    if back := _unless_offered(request, referral, rules.RESCHEDULE, offered, appointment=True):
+        return back
     form = forms.RescheduleForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -297,6 +339,9 @@ def appointment_cancel(request: HttpRequest, reference: str, pk: int) -> HttpRes
     """Cancel a booked appointment before any attendance is recorded."""
     referral = _referral(request, reference)
     appointment = _appointment(request, referral, pk)
+    offered = appointment.actions
+    if back := _unless_offered(request, referral, rules.CANCEL, offered, appointment=True):
+        return back
     form = forms.CancelForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -320,6 +365,9 @@ def attendance_record(request: HttpRequest, reference: str, pk: int) -> HttpResp
     """Record what happened at an appointment, or correct it with a reason."""
     referral = _referral(request, reference)
     appointment = _appointment(request, referral, pk)
+    offered = appointment.actions
+    if back := _unless_offered(request, referral, rules.RECORD, offered, appointment=True):
+        return back
     correcting = appointment.current is not None
     form = forms.AttendanceForm(
         _posted(request),
@@ -358,6 +406,9 @@ def attendance_record(request: HttpRequest, reference: str, pk: int) -> HttpResp
 def referral_complete(request: HttpRequest, reference: str) -> HttpResponse:
     """Record that the person completed the programme; the force's case closes as diverted."""
     referral = _referral(request, reference)
+    offered = rules.referral_actions_for(referral, request.user)
+    if back := _unless_offered(request, referral, rules.COMPLETE, offered):
+        return back
     form = forms.CompletionForm(
         _posted(request), initial={"completed_on": london_date(timezone.now())}
     )
@@ -447,7 +498,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             booking, request.user, attendance_recorded=bool(booking.attendance.all()), now=now
         )
     ]
-    form = forms.GroupAttendanceForm(_posted(request), bookings=recordable)
+    everyone_attended = request.GET.get("mark") == "attended"
+    form = forms.GroupAttendanceForm(
+        _posted(request), bookings=recordable, everyone_attended=everyone_attended
+    )
     if request.method == "POST" and form.is_valid():
         outcomes = form.outcomes()
         if not outcomes:
@@ -489,6 +543,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "bookings": bookings,
             "closed": closed,
             "started": started,
+            "everyone_attended": everyone_attended,
+            "unrecorded": sum(current is None for _booking, current in form.rows),
         },
     )
 

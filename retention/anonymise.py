@@ -19,8 +19,9 @@ Batch by batch (BATCH_SIZE people by id, each batch its own transaction):
    - each case: the custody record number becomes ANON-<case id> (unique within the force, as
      its constraint needs), the crime reference is blanked;
    - free text that may name or describe the person (offer notes, status-change reasons,
-     override reasons, decline reasons, attendance reasons, escalation rationales) becomes
-     ERASED_TEXT when it held anything; the eligibility inputs keep the birth year only;
+     override reasons, decline reasons, attendance reasons, reasons an appointment was moved
+     or cancelled, escalation rationales) becomes ERASED_TEXT when it held anything; the
+     eligibility inputs keep the birth year only;
    - the outbox's copies of the person's email or phone number are blanked;
    - one audit row per person, action "erase", with the cases and the retention that applied.
 
@@ -190,6 +191,11 @@ attendance AS (
     FROM programmes_appointment a, referrals
     WHERE t.appointment_id = a.id AND a.referral_id = referrals.id
       AND (t.reason <> '' OR t.correction_reason <> '')
+),
+appointment_changes AS (
+    UPDATE programmes_appointmentchange m SET reason = %(erased)s
+    FROM programmes_appointment a, referrals
+    WHERE m.appointment_id = a.id AND a.referral_id = referrals.id AND m.reason <> ''
 ),
 escalations AS (
     UPDATE programmes_escalation e SET rationale = %(erased)s

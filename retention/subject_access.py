@@ -24,10 +24,25 @@ from audit.models import AuditEvent
 from audit.selectors import person_trail
 from audit.services import audit_record
 from base.clock import LONDON
-from cases.models import Case, CaseDrug, CaseStatusChange, EligibilityDecision, Offer, Person
+from cases.models import (
+    Case,
+    CaseDrug,
+    CaseStatusChange,
+    Correction,
+    EligibilityDecision,
+    Offer,
+    Person,
+)
 from cases.selectors import PersonMatches, audit_person_search, people_like
 from escalations.models import Escalation
-from programmes.models import Appointment, Attendance, Notification, Referral, ReferralStatusChange
+from programmes.models import (
+    Appointment,
+    AppointmentChange,
+    Attendance,
+    Notification,
+    Referral,
+    ReferralStatusChange,
+)
 
 # Machinery, not information about the person: search keys, de-duplication keys, hashes.
 INTERNAL_FIELDS = frozenset({"name_key", "dedupe_key", "row_hash", "force_id_copy"})
@@ -40,9 +55,11 @@ SECTIONS: tuple[tuple[str, type[models.Model], str], ...] = (
     ("Eligibility decisions", EligibilityDecision, "case__person"),
     ("Offers of diversion", Offer, "case__person"),
     ("Case history", CaseStatusChange, "case__person"),
+    ("Corrections to their details", Correction, "person"),
     ("Referrals to a programme", Referral, "case__person"),
     ("Referral history", ReferralStatusChange, "referral__case__person"),
     ("Appointments", Appointment, "referral__case__person"),
+    ("Appointments moved or cancelled", AppointmentChange, "appointment__referral__case__person"),
     ("Attendance", Attendance, "appointment__referral__case__person"),
     ("Escalations to a supervisor", Escalation, "referral__case__person"),
     ("Messages sent", Notification, "referral__case__person"),

@@ -488,7 +488,8 @@ def command_run(env: dict[str, str]) -> int:
     manage = [sys.executable, "manage.py"]
     for step in (
         [*manage, "migrate", "--noinput"],
-        [*manage, "seed_demo"],
+        # 3,000 cases over two years for the analysts' reports (once; seconds).
+        [*manage, "seed_demo", "--report-cases", "3000"],
         [*manage, "collectstatic", "--noinput", "--verbosity", "0"],
     ):
         code = run_foreground(step, env)

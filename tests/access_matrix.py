@@ -58,6 +58,7 @@ from programmes.services import (
     referral_accept,
     referral_create,
 )
+from reports.views import REPORTS
 from tests import factories
 
 ANONYMOUS = "anonymous"
@@ -426,6 +427,20 @@ DECLARATIONS: dict[str, Expect] = {
     # The Django admin, one declaration for all its pages (see ADMIN_NAMESPACE).
     "admin:index": Expect("admin", frozenset({ADMINISTRATOR})),
 }
+
+# The analysts' reports: aggregate figures only, so no personal data and no audit of a person;
+# another organisation's names and references must never appear in them (checked for every
+# role allowed). Bad filters are a 400 with the message (tests/test_reports.py).
+ANALYSTS = frozenset({ANALYST})
+DECLARATIONS["reports:index"] = Expect("page", ANALYSTS)
+for _slug in REPORTS:
+    DECLARATIONS[f"reports:{_slug}"] = Expect(
+        "page", ANALYSTS, calls=(GET, Call(query="?drug_class=B&disposal=community_resolution"))
+    )
+    DECLARATIONS[f"reports:{_slug}_csv"] = Expect("page", ANALYSTS)
+    DECLARATIONS[f"report-{_slug}"] = Expect(
+        "api", ANALYSTS, calls=(GET, Call(query="?drug_class=A"))
+    )
 
 # Every admin:* pattern is covered by the "admin:index" declaration: only administrators
 # (is_staff) get in, everyone else is sent to the admin's sign-in page.

@@ -24,6 +24,7 @@ from cases.rules import (
 from escalations.models import Escalation
 from escalations.rules import escalation_actions, escalation_actions_for
 from programmes.models import Appointment, Programme, Referral, ReferralStatus
+from programmes.rules import ENDED as ENDED_STATUSES
 from programmes.rules import (
     appointment_actions,
     appointment_actions_for,
@@ -165,11 +166,18 @@ def test_attendance_is_recorded_only_while_the_referral_is_open_to_bookings(stat
     assert appointment_actions(**started, referral_status=status) == expected
 
 
+ENDED = ("declined", "completed", "withdrawn")
+
+
+def test_the_ended_statuses_are_those_a_referral_never_leaves() -> None:
+    assert ENDED_STATUSES == set(ENDED)
+
+
 @pytest.mark.parametrize("status", REFERRAL_ACTIONS)
-def test_an_appointment_can_be_moved_or_cancelled_whatever_the_referral_status(
-    status: str,
-) -> None:
-    assert appointment_actions(**BOOKED_AHEAD, referral_status=status) == {"reschedule", "cancel"}
+def test_an_appointment_can_be_moved_or_cancelled_until_the_referral_ends(status: str) -> None:
+    expected = set() if status in ENDED else {"reschedule", "cancel"}
+
+    assert appointment_actions(**BOOKED_AHEAD, referral_status=status) == expected
 
 
 # Escalations --------------------------------------------------------------------------------
@@ -283,7 +291,7 @@ def test_appointment_actions_for_reads_the_appointment_and_its_referral() -> Non
     assert actions(status="cancelled") == frozenset()
     assert actions(group_session_id=7) == {"cancel", "record"}
     referral.status = "completed"
-    assert actions() == {"reschedule", "cancel"}
+    assert actions() == frozenset()
     referral.status, referral.programme = "in_progress", Programme(provider_id=DUR)
     assert actions() == frozenset()
 

@@ -585,6 +585,22 @@ def test_a_correction_keeps_the_earlier_outcome_in_the_history(
     ]
 
 
+def test_a_correction_reads_the_appointment_once_and_locks_it_with_its_referral_at_once(
+    api: APIClient, started: dict[str, Any]
+) -> None:
+    attend(api, started, outcome="attended")
+
+    with CaptureQueriesContext(connection) as queries:
+        corrected = attend(api, started, outcome="late", correction_reason="Came at 10:20")
+
+    assert corrected.status_code == 201
+    assert [h["outcome"] for h in corrected.json()["history"]] == ["attended", "late"]
+    reads = [q["sql"] for q in queries if q["sql"].startswith('SELECT "programmes_appointment"')]
+    assert len(reads) == 2  # found (or 404), then locked
+    assert 'FOR UPDATE OF "programmes_appointment", "programmes_referral"' in reads[1]
+    assert not any(q["sql"].startswith('SELECT "programmes_referral"') for q in queries)
+
+
 def test_an_outcome_that_is_not_one_of_the_five_is_400_listing_them(
     api: APIClient, started: dict[str, Any]
 ) -> None:

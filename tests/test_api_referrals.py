@@ -240,6 +240,8 @@ def test_provider_sees_only_its_referrals_without_offence_or_police_details(db: 
         "updated_at",
         "decline_reason",
         "completed_on",
+        "ended_at",
+        "end_reason",
         "appointments",
     }
     assert row["person"]["family_name"] == person.family_name

@@ -95,3 +95,21 @@ def test_a_long_search_is_cut_to_100_characters_and_answers_normally(client, off
     response = client.get("/cases/", {"q": "x" * 200})
     assert response.status_code == 200
     assert response.context["query"] == "x" * 100
+
+
+def test_a_name_search_lists_the_closest_names_first_whatever_their_spelling(
+    client, officer
+) -> None:
+    def case_of(given_name: str, family_name: str) -> Case:
+        person = factories.PersonFactory(given_name=given_name, family_name=family_name)
+        return factories.CaseFactory(created_by=officer, person=person)
+
+    # Oldest first, so that newest-first would list them the other way round.
+    exact = case_of("Siân", "O'Brien-Jones")
+    one_letter_wrong = case_of("Sian", "OBrien-Jonas")
+    unrelated = case_of("Gareth", "Williams")
+    client.force_login(officer)
+    response = client.get("/cases/", {"q": "  sian  o brien jones "})
+    listed = [case.reference for case in response.context["page_obj"]]
+    assert listed == [exact.reference, one_letter_wrong.reference]
+    assert unrelated.reference not in response.content.decode()

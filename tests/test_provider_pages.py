@@ -606,7 +606,8 @@ def test_reschedule_and_cancel_a_booked_appointment(
     new_day = TODAY + timedelta(days=4)
 
     response = client_a.post(
-        f"{base}/reschedule/", {**date_fields("date", new_day), "time": "16:45"}
+        f"{base}/reschedule/",
+        {**date_fields("date", new_day), "time": "16:45", "reason": "Clashes with work"},
     )
     assert response.status_code == 302
     appointment.refresh_from_db()

@@ -195,3 +195,13 @@ def test_the_person_found_must_match_the_date_of_birth(client, administrator, dy
     client.force_login(administrator)
     page = client.post(FIND, DYLAN).content.decode()
     assert f"{FIND}{dylan.pk}/" in page and f"{FIND}{other.pk}/" not in page
+
+
+def test_corrections_of_their_details_are_in_the_copy(client, administrator, officer, dylan):
+    from cases.services import person_correct
+
+    person_correct(person=dylan, by=officer, reason="Mistyped", phone="07700 900789")
+    client.force_login(administrator)
+    page = produce(client, dylan, "document").content.decode()
+    assert "Corrections to their details" in page
+    assert "Before: 07700 900456" in page and "After: 07700 900789" in page

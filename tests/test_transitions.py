@@ -127,7 +127,7 @@ def test_set_based_move_leaves_a_referral_that_may_not_move_there(officer, progr
     )
 
     moved = move_referrals(
-        [movable.pk, completed.pk], to=ReferralStatus.WITHDRAWN, by=None, at=timezone.now()
+        [movable.pk, completed.pk], to=ReferralStatus.FLAGGED, by=None, at=timezone.now()
     )
 
     assert [row[0] for row in moved] == [movable.pk]

@@ -588,7 +588,7 @@ STEPS: list[tuple[str, str | None, str]] = [
         INSERT INTO programmes_referral (
             id, reference, case_id, programme_id, policy_id, status, first_appointment_due,
             completion_due, extensions, referred_by_id, referred_at, decline_reason,
-            completed_on, updated_at, provider_id)
+            completed_on, updated_at, provider_id, ended_at, end_reason)
         SELECT rid, 'R-' || lpad(rid::text, greatest(6, length(rid::text)), '0'), cid,
                programme_id, policy_id,
                CASE WHEN kind IN ('prosecuted', 'nfa') THEN 'withdrawn'
@@ -599,7 +599,12 @@ STEPS: list[tuple[str, str | None, str]] = [
                CASE WHEN kind = 'completed' THEN closed_at::date END,
                coalesce(closed_at, referred_at),
                -- The database's trigger sets it, but triggers are off while loading.
-               (SELECT g.provider_id FROM programmes_programme g WHERE g.id = programme_id)
+               (SELECT g.provider_id FROM programmes_programme g WHERE g.id = programme_id),
+               CASE WHEN kind IN ('prosecuted', 'nfa')
+                         OR plan_status IN ('declined', 'completed', 'withdrawn')
+                    THEN coalesce(closed_at, referred_at) END,
+               CASE WHEN kind IN ('prosecuted', 'nfa') THEN 'the person leaves the scheme'
+                    ELSE '' END
         FROM bench_case WHERE cls = 'referred'
         """,
     ),

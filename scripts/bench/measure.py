@@ -142,7 +142,7 @@ class Page:
         return self.path + ("?" + urlencode(query) if query else "")
 
 
-INBOX_TABS = ("new", "accepted", "in_progress", "flagged", "completed")
+INBOX_TABS = ("new", "accepted", "in_progress", "flagged", "completed", "ended")
 
 PAGES = [
     Page("healthz", "signed-in /healthz (reference)", "officer", "/healthz", target=False),
@@ -168,6 +168,9 @@ PAGES = [
     Page("audit_person", "audit trail by person name (Smith)", "admin", "/audit/",
          {"person": "{family_name}"}),
     Page("audit_user", "audit trail by user (officer)", "admin", "/audit/", {"user": "officer"}),
+    Page("report_funnel", "report: decision chain (force analyst)", "analyst", "/reports/funnel/"),
+    Page("report_volumes", "report: cases over time", "analyst", "/reports/volumes/"),
+    Page("report_fairness", "report: fairness monitoring", "analyst", "/reports/fairness/"),
 ]  # fmt: skip
 PAGES_BY_KEY = {page.key: page for page in PAGES}
 

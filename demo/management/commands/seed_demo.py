@@ -40,6 +40,7 @@ from cases.services import (
     offer_record,
     person_create,
 )
+from demo.report_data import seed_report_cases
 from escalations.sweep import sweep_deadlines
 from programmes.models import Appointment, GroupSession, Programme, Provider, Referral
 from programmes.rules import compute_deadlines
@@ -192,6 +193,7 @@ USERS = [
         False,
     ),
     ("analyst", "Tom", "Hargreaves", Role.ANALYST, "TVP", None, False, False),
+    ("national.analyst", "Nadia", "Okafor", Role.ANALYST, None, None, False, False),
     ("admin", "Ada", "Lloyd", Role.ADMINISTRATOR, None, None, True, True),
     ("durham.officer", "Gethin", "Morgan", Role.CUSTODY_OFFICER, "DUR", None, False, False),
     ("westmidlands.officer", "Grace", "Adebayo", Role.CUSTODY_OFFICER, "WMP", None, False, False),
@@ -381,6 +383,14 @@ class Command(BaseCommand):
             action="store_true",
             help="Load the demo even with DEBUG off (it creates users with a published password)",
         )
+        parser.add_argument(
+            "--report-cases",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also load N cases over the last two years across the demo forces, for the "
+            "analysts' reports (about 3000 make the reports worth looking at; once only)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -400,6 +410,19 @@ class Command(BaseCommand):
             users = self.seed_users(providers)
             policies = self.seed_policies(users["admin"])
             cases = self.seed_cases(users, programmes)
+            if options.get("report_cases"):
+                cases["for reports"] = seed_report_cases(
+                    cases=options["report_cases"],
+                    today=self.today,
+                    policies=policies,
+                    programmes={
+                        code: [p for p in programmes.values() if force in p.forces_served.all()]
+                        for code, force in self.forces.items()
+                    },
+                    officers={code: users[name] for code, name in OFFICER_FOR_FORCE.items()},
+                    staff=users["provider"],
+                    supervisor=users["supervisor"],
+                )
         self.report(providers, programmes, policies, users, cases)
 
     def say(self, message: str = "") -> None:
@@ -710,6 +733,8 @@ class Command(BaseCommand):
             + "."
         )
         self.say(f"Deadline sweep: {cases['flagged']} referrals flagged for a supervisor.")
+        if cases.get("for reports"):
+            self.say(f"Cases for the analysts' reports: {cases['for reports']} added.")
         self.say()
         self.say("Demo sign-ins (every demo user has the same password):")
         rows = [("username", "role", "organisation", "password")] + [

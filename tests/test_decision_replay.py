@@ -334,7 +334,7 @@ def replay_decisions(*args: str) -> str:
 @pytest.fixture
 def demo(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("seed_demo", force=True, stdout=StringIO())
+    call_command("seed_demo", force=True, report_cases=120, stdout=StringIO())
 
 
 def test_every_demo_decision_replays_the_same(demo) -> None:

@@ -37,6 +37,17 @@ def add_working_days(start: date, days: int) -> date:
     return day
 
 
+def working_days_before(day: date, days: int) -> date:
+    """The date `days` working days before `day` (`day` itself is not counted): the start
+    that add_working_days would take to `day`, for a working day."""
+    counted = 0
+    while counted < days:
+        day -= timedelta(days=1)
+        if is_working_day(day):
+            counted += 1
+    return day
+
+
 def end_of_day(day: date) -> datetime:
     """The last second of `day` in Europe/London, as an aware datetime."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=LONDON)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from base.limits import MAX_FREE_TEXT
 from base.widgets import GovUKDateInput
 from cases.models import (
     ContactPreference,
@@ -81,6 +82,7 @@ class PersonForm(forms.Form):
     )
     phone = forms.CharField(
         label="Mobile phone number",
+        help_text="For example, 07700 900123",
         required=False,
         max_length=30,
         widget=forms.TextInput(
@@ -102,10 +104,14 @@ class PersonForm(forms.Form):
         initial=ContactPreference.SMS,
     )
     address = forms.CharField(
-        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=MAX_FREE_TEXT,
+        label="Address",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     postcode = forms.CharField(
         label="Postcode",
+        help_text="For example, SW1A 1AA",
         required=False,
         max_length=10,
         widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
@@ -117,6 +123,7 @@ class PersonForm(forms.Form):
         initial=Language.ENGLISH,
     )
     access_needs = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Access needs",
         help_text="For example, wheelchair access, a large-print letter, or a quiet room.",
         required=False,
@@ -260,12 +267,20 @@ class OfferForm(forms.Form):
         "programme provider",
         required=False,
     )
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(
+        max_length=MAX_FREE_TEXT,
+        label="Notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class CloseForm(forms.Form):
     reason = forms.CharField(
-        label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=MAX_FREE_TEXT,
+        label="Reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

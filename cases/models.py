@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Concat, Upper
 
+from cases.person_details import display_phone
+
 
 class Force(models.Model):
     """A territorial police force of England and Wales (reference data)."""
@@ -369,6 +371,11 @@ class Person(models.Model):
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
+    @property
+    def phone_display(self) -> str:
+        """The phone number as people write it (07700 900123); stored as +447700900123."""
+        return display_phone(self.phone)
+
 
 class CaseStatus(models.TextChoices):
     LOGGED = "logged", "Logged"
@@ -438,6 +445,8 @@ class Case(models.Model):
             models.Index(
                 fields=["force", "status", "-created_at", "-id"], name="case_force_status_newest"
             ),
+            # An officer's own cases newest first ("My cases").
+            models.Index(fields=["created_by", "-created_at", "-id"], name="case_officer_newest"),
             # Searches by custody record number or crime reference, in any letter case.
             models.Index(Upper("custody_record_number"), name="case_custody_record_upper"),
             models.Index(Upper("crime_reference"), name="case_crime_reference_upper"),

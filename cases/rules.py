@@ -126,6 +126,20 @@ def case_actions(
     return frozenset(actions)
 
 
+# What happens next to a case in each status, and who does it, for the case list.
+NEXT_STEP: dict[str, str] = {
+    S.LOGGED: "Check eligibility",
+    S.INELIGIBLE: "Close for the standard process, or check again",
+    S.ELIGIBLE: "Make the offer",
+    S.OFFERED: "Record the person’s answer",
+    S.ACCEPTED: "Refer to a programme",
+    S.REFERRED: "Provider to take the referral on",
+    S.IN_PROGRAMME: "Person to attend the programme",
+    S.AWAITING_SUPERVISOR: "Supervisor to decide",
+    S.CLOSED: "None: closed",
+}
+
+
 def works_on(case: Case, user: User) -> bool:
     """Whether `user` is a custody officer or supervisor of the case's force."""
     return user.is_force_staff and user.force_id == case.force_id

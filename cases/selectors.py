@@ -30,6 +30,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from base.clock import london_date
 from cases.models import Case, CaseOutcome, CaseStatus, EligibilityDecision, NameKey, Person
+from cases.person_details import pnc_id_for_search
 from cases.rules import EarlierCase
 
 # How alike two folded names must be (pg_trgm similarity, 0 to 1) to be offered as a match.
@@ -95,8 +96,11 @@ def people_named(name: str) -> QuerySet[Person]:
     )
 
 
-def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case]:
-    """The user's cases, newest first, filtered by a search of name or reference.
+def case_list(
+    *, user: User, query: str = "", status: str = "", mine: bool = False
+) -> QuerySet[Case]:
+    """The user's force's cases (or, `mine`, those the user logged), newest first, filtered by
+    a search of name or reference.
 
     A search finds the case reference, custody record number or crime reference exactly (any
     letter case), each through its own index, and, when it holds no digit (names have none),
@@ -108,6 +112,8 @@ def case_list(*, user: User, query: str = "", status: str = "") -> QuerySet[Case
     # The page's people in a second query, not joined: a deep page (OFFSET 975) would
     # otherwise look up the person of every row it skips.
     cases = cases_visible_to(user).prefetch_related("person")
+    if mine:
+        cases = cases.filter(created_by=user)
     if status:
         cases = cases.filter(status=status)
     search = case_search(query)
@@ -261,7 +267,7 @@ def people_like(
 ) -> PersonMatches:
     """The matching rule of people_matching over any set of people: an exact PNC match, else
     up to ten people with that date of birth and a close folded name, closest first."""
-    pnc_id = pnc_id.strip().upper()
+    pnc_id = pnc_id_for_search(pnc_id)
     if pnc_id:
         exact = people.filter(pnc_id=pnc_id).first()
         if exact is not None:

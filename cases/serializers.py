@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from base.api import BooleanField, TextField
 from cases.extensions import api_fields
 from cases.models import (
     Case,
     CaseDrug,
+    CaseOutcome,
     CaseStatus,
     Drug,
     EligibilityDecision,
@@ -33,12 +36,10 @@ from cases.services import PERSON_FIELDS, version_of
 class PersonSearchSerializer(serializers.Serializer):
     """The find-a-person query: a PNC ID, or a name with a date of birth."""
 
-    given_name = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
-    family_name = serializers.CharField(
-        max_length=100, required=False, default="", allow_blank=True
-    )
+    given_name = TextField(max_length=100, required=False, default="", allow_blank=True)
+    family_name = TextField(max_length=100, required=False, default="", allow_blank=True)
     date_of_birth = serializers.DateField(required=False, default=None, allow_null=True)
-    pnc_id = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    pnc_id = TextField(max_length=20, required=False, default="", allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["date_of_birth"] is None and not attrs["pnc_id"].strip():
@@ -96,7 +97,35 @@ class PersonMatchesSerializer(serializers.Serializer):
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    """A person as created: names exactly as typed, contact details and preferences."""
+    """A person as created: names exactly as typed, contact details and preferences.
+
+    The phone number, postcode, email address and PNC ID may be typed as people write them
+    (spaces, lower case, +44): they come back in their stored forms (cases/person_details.py).
+    """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
+    }
+    email = TextField(
+        max_length=254,
+        required=False,
+        allow_blank=True,
+        help_text="An email address, like name@example.com; blank when none was given.",
+    )
+    phone = TextField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        help_text="A UK mobile number, like 07700 900123; stored and returned as +447700900123.",
+    )
+    postcode = TextField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        help_text="A UK postcode, like sw1a1aa or SW1A 1AA; returned as SW1A 1AA.",
+    )
 
     version = serializers.SerializerMethodField(
         help_text="Send it back with a correction (PATCH .../person/) to be told if someone "
@@ -202,20 +231,16 @@ class CaseCreateSerializer(serializers.Serializer):
         if request is not None:
             self.fields["person"].queryset = people_available_to(request.user)
 
-    custody_record_number = serializers.CharField(max_length=30)
-    crime_reference = serializers.CharField(
-        max_length=30, required=False, default="", allow_blank=True
-    )
+    custody_record_number = TextField(max_length=30)
+    crime_reference = TextField(max_length=30, required=False, default="", allow_blank=True)
     offence_date = serializers.DateField()
     offence_type = serializers.ChoiceField(
         choices=OffenceType.choices, default=OffenceType.SIMPLE_POSSESSION
     )
     setting = serializers.ChoiceField(choices=Setting.choices, default=Setting.NONE)
-    admitted_offence = serializers.BooleanField()
-    resides_in_force_area = serializers.BooleanField(default=True)
-    previous_drug_conviction_or_caution = serializers.BooleanField(
-        help_text="From the PNC check at custody."
-    )
+    admitted_offence = BooleanField()
+    resides_in_force_area = BooleanField(default=True)
+    previous_drug_conviction_or_caution = BooleanField(help_text="From the PNC check at custody.")
     circumstances = serializers.ListField(
         child=serializers.ChoiceField(choices=Exclusion.choices),
         default=list,
@@ -238,10 +263,21 @@ class CaseDrugSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def outcome_field() -> serializers.ChoiceField:
+    """How a case closed: one of the outcomes, or blank while it is open."""
+    return serializers.ChoiceField(
+        choices=CaseOutcome.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How the case closed; blank while it is open.",
+    )
+
+
 class CaseListSerializer(serializers.ModelSerializer):
     """A case in a list."""
 
     person = PersonSummarySerializer(read_only=True)
+    outcome = outcome_field()
 
     class Meta:
         model = Case
@@ -260,7 +296,8 @@ class CaseListSerializer(serializers.ModelSerializer):
 class CaseListQuerySerializer(serializers.Serializer):
     """Filters for the case list."""
 
-    q = serializers.CharField(
+    q = TextField(
+        max_length=200,
         required=False,
         default="",
         allow_blank=True,
@@ -392,6 +429,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     force = serializers.CharField(source="force.name", read_only=True)
     person = PersonSummarySerializer(read_only=True)
     drugs = CaseDrugSerializer(many=True, read_only=True)
+    outcome = outcome_field()
     version = serializers.SerializerMethodField(
         help_text="Send it back with a correction (PATCH) to be told if someone else changed "
         "the case since."
@@ -424,10 +462,10 @@ class CaseDetailSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
     def get_version(self, case: Case) -> str:
         return version_of(case)
 
+    @extend_schema_field(EligibilityDecisionSerializer(allow_null=True))
     def get_latest_eligibility(self, case: Case) -> dict[str, Any] | None:
         decision = self.context.get("latest_eligibility")
         return EligibilityDecisionSerializer(decision).data if decision else None
@@ -443,10 +481,8 @@ class OfferCreateSerializer(serializers.Serializer):
     """The person's answer to the offer of diversion."""
 
     response = serializers.ChoiceField(choices=Offer.Response.choices)
-    consent_given = serializers.BooleanField(
-        default=False, help_text="Required for an accepted offer."
-    )
-    notes = serializers.CharField(required=False, default="", allow_blank=True)
+    consent_given = BooleanField(default=False, help_text="Required for an accepted offer.")
+    notes = TextField(required=False, default="", allow_blank=True)
     offered_at = serializers.DateTimeField(
         required=False,
         default=None,
@@ -483,10 +519,11 @@ class OfferSerializer(serializers.ModelSerializer):
 class CorrectionInputSerializer(serializers.Serializer):
     """Why details are corrected, and the version of the record they were read at."""
 
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=500, help_text="Why the details are corrected; kept in the case's history."
     )
-    version = serializers.CharField(
+    version = TextField(
+        max_length=100,
         required=False,
         default="",
         allow_blank=True,
@@ -507,10 +544,10 @@ class CaseCorrectionSerializer(CaseCreateSerializer, CorrectionInputSerializer):
 class PersonCorrectionSerializer(PersonSerializer):
     """The person's fields to correct (any of them; the others stay), with the reason."""
 
-    reason = serializers.CharField(
+    reason = TextField(
         max_length=500, help_text="Why the details are corrected; kept in the case's history."
     )
-    version = serializers.CharField(required=False, allow_blank=True, write_only=True)
+    version = TextField(max_length=100, required=False, allow_blank=True, write_only=True)
 
     class Meta(PersonSerializer.Meta):
         fields = [*PersonSerializer.Meta.fields, "reason"]

@@ -23,7 +23,7 @@ from audit.services import audit_record, audit_rows
 from base.clock import london_date
 from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
-from cases import rules
+from cases import person_details, rules
 from cases.models import (
     Case,
     CaseDrug,
@@ -123,13 +123,26 @@ def _validate_person(person: Person) -> None:
     _full_clean(person, exclude=["name_key"])
 
 
+def _stored_details(fields: dict[str, Any]) -> dict[str, Any]:
+    """The phone number, postcode, email address and PNC ID among `fields` in their stored
+    forms (cases/person_details.py), or a DomainError on the first that is not well formed."""
+    if "pnc_id" in fields and fields["pnc_id"] is None:
+        fields = {**fields, "pnc_id": ""}
+    try:
+        return person_details.normalised(fields)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise DomainError(messages[0], field=field) from error
+
+
 def person_create(*, by: User, **fields: Any) -> Person:
-    """Create a person exactly as typed (names keep their accents, apostrophes and hyphens)."""
+    """Create a person: names exactly as typed (accents, apostrophes and hyphens kept), the
+    phone number, postcode, email address and PNC ID in their stored forms (person_details)."""
     _require_force_role(by, "add a person")
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
-    fields["pnc_id"] = (fields.get("pnc_id") or "").strip().upper()
+    fields = _stored_details(fields)
     person = Person(**fields, created_by=by)
     if person.pnc_id and Person.objects.filter(pnc_id=person.pnc_id).exists():
         raise DomainError(DUPLICATE_PNC_ID, field="pnc_id")
@@ -865,8 +878,7 @@ def person_correct(
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise DomainError(f"Unknown person fields: {', '.join(sorted(unknown))}.")
-    if "pnc_id" in fields:
-        fields["pnc_id"] = (fields["pnc_id"] or "").strip().upper()
+    fields = _stored_details(fields)
     with transaction.atomic():
         locked = Person.objects.select_for_update().filter(pk=person.pk).first()
         if locked is None or not Case.objects.filter(person=locked, force=by.force_id).exists():

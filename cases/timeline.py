@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from cases.extensions import TimelineEvent, timelines
 from cases.models import Case, CaseOutcome, CaseStatus, Correction
+from cases.person_details import display_phone
 
 
 def user_name(user) -> str:
@@ -52,12 +53,18 @@ def change_title(from_status: str, to_status: str, outcome: str = "") -> str:
 def correction_text(correction: Correction) -> str:
     """Each field as it was and as it is now, then why."""
     changes = "; ".join(
-        f"{change['label']}: {change['before']} → {change['after']}"
+        f"{change['label']}: {_shown(change, 'before')} → {_shown(change, 'after')}"
         if "before" in change
         else change["label"]  # erased by retention: only which fields remain
         for change in correction.changes
     )
     return f"{changes}. Why: {correction.reason}"
+
+
+def _shown(change: dict, side: str) -> str:
+    """A value as people write it: a phone number as 07700 900123, not as it is stored."""
+    value = change[side]
+    return display_phone(value) if change.get("field") == "phone" and value else value
 
 
 def case_timeline(case: Case) -> list[TimelineEvent]:

@@ -50,8 +50,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in CaseStatus.values:
         status = ""
-    cases = selectors.case_list(user=request.user, query=query, status=status)
+    mine = request.GET.get("cases") == "mine"
+    cases = selectors.case_list(user=request.user, query=query, status=status, mine=mine)
     page = list_page(cases, request.GET.get("page"), per_page=25, noun="cases")
+    for case in page:
+        case.next_step = rules.NEXT_STEP[case.status]
     if query:
         # Not the words typed (often a name): the audit log outlives personal data. The cases
         # shown are each recorded below.
@@ -79,6 +82,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "search_problem": search.problem,
             "status": status,
             "statuses": CaseStatus.choices,
+            "mine": mine,
         },
     )
 
@@ -490,7 +494,7 @@ def person_correct(request: HttpRequest, reference: str) -> HttpResponse:
     if case is None:
         return redirect("cases:detail", reference=reference)
     person = case.person
-    current = {name: getattr(person, name) for name in services.PERSON_FIELDS}
+    current = _as_shown(person, services.PERSON_FIELDS)
     form = forms.PersonCorrectionForm(
         request.POST or None, initial={**current, "version": services.version_of(person)}
     )
@@ -514,10 +518,16 @@ def person_correct(request: HttpRequest, reference: str) -> HttpResponse:
     )
 
 
+def _as_shown(record, names) -> dict:
+    """The record's values as a form shows them: a phone number as people write it
+    (07700 900123, kept as +447700900123), everything else as stored."""
+    return {name: getattr(record, f"{name}_display", getattr(record, name)) for name in names}
+
+
 def _shown_again(form_class, record, names, data):
     """The form again after someone else's change, unbound: their values, the user's reason and
     the new version, so the user sees what changed and corrects again."""
-    initial = {name: getattr(record, name) for name in names}
+    initial = _as_shown(record, names)
     return form_class(
         initial={**initial, "reason": data["reason"], "version": services.version_of(record)}
     )

@@ -10,26 +10,61 @@ from urllib.parse import unquote
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
+from base.api import json_error
 from diversion.views import not_found
 
 logger = logging.getLogger(__name__)
 
 
+def is_api(request: HttpRequest) -> bool:
+    """Whether the request is for the API, which answers errors as JSON."""
+    return request.path.startswith("/api/")
+
+
 class RejectNulBytesMiddleware:
     """A NUL byte in the path is a 404 (no page has one) and in the query string a 400:
-    PostgreSQL cannot store or compare it, and no reference, name or search term contains one."""
+    PostgreSQL cannot store or compare it, and no reference, name or search term contains one.
+    The API's parsers refuse one in a body (base/parsers.py); forms refuse it on the field."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if "\x00" in request.path:
-            raise Http404("No such page")
+            if is_api(request):
+                return json_error(404, "Not found.", "not_found")
+            return HttpResponse("Not found.", status=404, content_type="text/plain")
         if "\x00" in unquote(request.META.get("QUERY_STRING", "")):
-            return HttpResponseBadRequest("Bad request: the address contains a NUL character.")
+            message = "Bad request: the address contains a NUL character (%00): remove it."
+            if is_api(request):
+                return json_error(400, message, "invalid")
+            return HttpResponse(message, status=400, content_type="text/plain")
+        return self.get_response(request)
+
+
+class LimitBodySizeMiddleware:
+    """Refuse a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE with 413, before reading it.
+
+    Django checks the size of form data only when it parses it, and not at all for a body
+    read as a stream, as the API's JSON is."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            message = f"The body is larger than the {limit // 1000} kB this service accepts."
+            if is_api(request):
+                return json_error(413, message, "too_large")
+            return HttpResponse(message, status=413, content_type="text/plain")
         return self.get_response(request)
 
 
@@ -66,10 +101,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: JSON in the API's error shape under /api/, else a plain page
     (no template: rendering one may itself need the database)."""
     logger.warning("database unavailable: 503 for %s %s", request.method, request.path)
-    if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse(
-            {"detail": UNAVAILABLE, "code": "unavailable", "field": None}, status=503
-        )
+    if is_api(request):
+        response: HttpResponse = json_error(503, UNAVAILABLE, "unavailable")
     else:
         response = HttpResponse(
             f'<!DOCTYPE html><html lang="en"><title>Service unavailable</title>'

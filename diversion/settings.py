@@ -176,6 +176,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "diversion.middleware.LimitBodySizeMiddleware",
     "diversion.middleware.RejectNulBytesMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -369,7 +370,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only (415 for anything else), refusing NUL characters and JSON nested too deep.
+    "DEFAULT_PARSER_CLASSES": ["base.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# The largest request body accepted, API or form (413 beyond it): every form and endpoint
+# takes a few kilobytes at most.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 SPECTACULAR_SETTINGS = {
     "TITLE": "Drug diversion case management API",
     "DESCRIPTION": (
@@ -377,6 +384,11 @@ SPECTACULAR_SETTINGS = {
         "schemes. Every endpoint is scoped to the signed-in user's organisation."
     ),
     "VERSION": "1.0.0",
+    # Every error of every operation documented, in the one shape of base/api.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "base.api.document_errors",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -33,4 +33,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "diversion.views.bad_request"
 handler404 = "diversion.views.not_found"
+handler500 = "diversion.views.server_error"

@@ -1,10 +1,13 @@
-"""The start page: each role lands where their work is."""
+"""The start page, where each role lands, and the error pages (JSON under /api/)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
+
+from base.api import json_error
 
 
 @login_required
@@ -28,5 +31,26 @@ def home(request: HttpRequest) -> HttpResponse:
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404: JSON for the API (whatever the URL), the GOV.UK page for everything else."""
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return json_error(404, "Not found.", "not_found")
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 for a request Django refuses before any view (a form over its field limit, a bad
+    host): JSON for the API, the GOV.UK page for everything else."""
+    if request.path.startswith("/api/"):
+        return json_error(400, "Bad request: the request could not be read.", "invalid")
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: JSON for the API, the GOV.UK page for everything else. Nothing was saved: every
+    request's writes are one transaction."""
+    if request.path.startswith("/api/"):
+        return json_error(
+            500,
+            "Something went wrong on our side and nothing was saved: try again, and tell the "
+            "service desk if it happens again.",
+            "server_error",
+        )
+    return defaults.server_error(request)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 
 from accounts.models import User
 from audit.services import audit_record
+from base.clock import LONDON
 from base.paging import LIST_CAP
 from cases.extensions import TimelineEvent
-from cases.models import Case
+from cases.models import Case, CaseStatus
 from escalations.breaches import Breach
 from escalations.models import Escalation
+from programmes.models import Referral, ReferralStatus
+from programmes.rules import acceptance_overdue_before
 
 
 def escalations_visible_to(user: User) -> QuerySet[Escalation]:
@@ -110,6 +113,65 @@ def escalation_shown(*, user: User, pk: int, action: str = "view", reason: str =
         reason=reason,
     )
     return escalation
+
+
+# How many of each kind of waiting work the queue page lists (the counts say how many in all).
+WAITING_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class WaitingOnOthers:
+    """Work of the supervisor's force waiting on someone else: offers the person has not
+    answered yet, oldest first, and new referrals a provider has not taken on within
+    ACCEPT_WITHIN_WORKING_DAYS, oldest first. Counts stop at LIST_CAP + 1."""
+
+    offers: list[Case]
+    offers_count: int
+    referrals: list[Referral]
+    referrals_count: int
+
+
+def waiting_on_others(user: User, *, today: date) -> WaitingOnOthers:
+    """What the supervisor's home shows besides escalations (four short queries, each one
+    index range of the force)."""
+    if not user.is_authenticated or not user.is_force_supervisor:
+        return WaitingOnOthers(offers=[], offers_count=0, referrals=[], referrals_count=0)
+    offers = Case.objects.filter(force_id=user.force_id, status=CaseStatus.OFFERED)
+    cutoff = datetime.combine(acceptance_overdue_before(today), time.min, tzinfo=LONDON)
+    referrals = Referral.objects.filter(
+        status=ReferralStatus.NEW, case__force_id=user.force_id, referred_at__lt=cutoff
+    )
+    offers_count, referrals_count = _capped_counts(offers, referrals)
+    return WaitingOnOthers(
+        offers=list(
+            offers.select_related("person")
+            .annotate(offered_at=Max("offers__offered_at"))
+            .order_by("created_at", "id")[:WAITING_SHOWN]
+        )
+        if offers_count
+        else [],
+        offers_count=offers_count,
+        referrals=list(
+            referrals.select_related("case__person", "programme__provider").order_by(
+                "referred_at", "id"
+            )[:WAITING_SHOWN]
+        )
+        if referrals_count
+        else [],
+        referrals_count=referrals_count,
+    )
+
+
+def _capped_counts(*querysets: QuerySet) -> tuple[int, ...]:
+    """How many rows each query finds, up to LIST_CAP + 1, all in one round trip."""
+    parts, params = [], []
+    for number, queryset in enumerate(querysets):
+        sql, more = queryset.order_by().values("pk")[: LIST_CAP + 1].query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS q{number})")  # noqa: S608 (compiled)
+        params += more
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 (compiled queries)
+        return tuple(cursor.fetchone())
 
 
 def escalation_timeline(case: Case) -> list[TimelineEvent]:

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from audit.services import audit_many
 from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
@@ -32,14 +33,17 @@ from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
 from escalations.rules import SUMMARY, escalation_actions_for
 from escalations.selectors import (
+    WaitingOnOthers,
     escalation_get,
     escalation_queue,
     escalation_shown,
     escalations_visible_to,
     queue_totals,
+    waiting_on_others,
 )
 from escalations.services import DecisionChecked, escalation_decide, escalation_decision_check
 from programmes.models import Programme
+from programmes.rules import ACCEPT_WITHIN_WORKING_DAYS
 from programmes.selectors import appointments_for, programmes_serving, referrals_for_case
 
 QUEUE_TABS = {"open": "Open", "decided": "Decided"}
@@ -104,8 +108,27 @@ def queue(request: HttpRequest) -> HttpResponse:
         "programme": programme,
         "programmes": programmes,
         "filtered": bool(rule or programme),
+        "waiting": _waiting_shown(user, now),
+        "accept_within": ACCEPT_WITHIN_WORKING_DAYS,
     }
     return render(request, "escalations/queue.html", context)
+
+
+def _waiting_shown(user: User, now: datetime) -> WaitingOnOthers:
+    """Offers and referrals waiting on others, their reads audited like every list's."""
+    waiting = waiting_on_others(user, today=london_date(now))
+    audit_many(
+        user=user,
+        action="view",
+        object_type="cases.case",
+        rows=[(case.reference, case.person_id) for case in waiting.offers]
+        + [(r.case.reference, r.case.person_id) for r in waiting.referrals],
+    )
+    for case in waiting.offers:
+        case.days_waiting = _days_since(case.offered_at or case.created_at, now)
+    for referral in waiting.referrals:
+        referral.days_waiting = _days_since(referral.referred_at, now)
+    return waiting
 
 
 def rule_facts(escalation: Escalation) -> list[Fact]:

@@ -25,7 +25,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import User
 from audit.services import audit_many
-from base.api import IsForceOrProviderStaff, IsForceStaff
+from base.api import IsForceOrProviderStaff, IsForceStaff, UTCDateTimeFilter
 from programmes import api_docs as docs
 from programmes.models import Appointment, Programme, Referral, ReferralStatus
 from programmes.selectors import (
@@ -99,7 +99,7 @@ class ReferralFilter(django_filters.FilterSet):
     """Narrow the referral list by status, or to those changed since a moment (for syncing)."""
 
     status = django_filters.ChoiceFilter(choices=ReferralStatus.choices)
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UTCDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         label="Changed at or after this ISO 8601 date and time, e.g. 2026-11-20T09:00:00+00:00",

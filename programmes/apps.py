@@ -15,6 +15,7 @@ class ProgrammesConfig(AppConfig):
         extensions.add_case_section(case_parts.REFERRAL_SECTION)
         extensions.add_case_section(case_parts.MESSAGES_SECTION)
         extensions.add_case_flags(case_parts.undelivered_message_flags)
+        extensions.add_case_flags(case_parts.declined_referral_flags)
         extensions.add_timeline(case_parts.referral_timeline)
         extensions.add_api_field("referrals", case_parts.CaseReferralsField)
         add_broken_chain_alert(audit_alert.alert_administrators)

@@ -14,9 +14,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cases.extensions import CaseFlag, CaseSection, TimelineEvent
-from cases.models import Case
+from cases.models import Case, CaseStatus
 from cases.timeline import user_name
-from programmes.models import Notification, ReferralStatus, ReferralStatusChange
+from programmes.models import Notification, Referral, ReferralStatus, ReferralStatusChange
 from programmes.notice import NOTICE_STATUSES
 from programmes.selectors import (
     latest_notification_by_case,
@@ -72,6 +72,33 @@ def undelivered_message_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFla
             )
         ]
     return flags
+
+
+def declined_referral_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
+    """A flag on each case waiting to be referred again because the provider declined its
+    latest referral, with who declined, when and why."""
+    declined = (
+        Referral.objects.filter(
+            case_id__in=case_ids, case__status=CaseStatus.ACCEPTED, status=ReferralStatus.DECLINED
+        )
+        .select_related("programme__provider")
+        .order_by("case_id", "-referred_at", "-id")
+        .distinct("case_id")
+    )
+    return {
+        referral.case_id: [
+            CaseFlag(
+                label="Referral declined",
+                detail=f"{referral.programme.provider.name} declined referral "
+                f"{referral.reference} on "
+                f"{formats.date_format(localtime(referral.updated_at), 'j F Y')}: "
+                f"{referral.decline_reason}. Refer the person to another programme.",
+                anchor="referral",
+                link="See the referral",
+            )
+        ]
+        for referral in declined
+    }
 
 
 def referral_timeline(case: Case) -> list[TimelineEvent]:

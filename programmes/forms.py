@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from base.clock import LONDON
+from base.limits import MAX_FREE_TEXT
 from base.widgets import GovUKDateInput
 from programmes.models import Appointment, Attendance, GroupSession, Programme
 from programmes.services import GroupOutcome
@@ -104,6 +105,7 @@ class DeclineForm(forms.Form):
     """Why the provider cannot take the referral; the force sees it."""
 
     reason = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Why can you not take this referral?",
         help_text="The force sees this and can refer the person to another programme.",
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -186,6 +188,7 @@ class RescheduleForm(WhenMixin, forms.Form):
         error_messages={"required": "Enter the new start time"},
     )
     reason = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Why is it moving?",
         help_text="The earlier time is kept in the appointment's history with this reason, "
         "for the force and your colleagues to see.",
@@ -198,6 +201,7 @@ class CancelForm(forms.Form):
     """Why a booked appointment is cancelled."""
 
     reason = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Why is the appointment cancelled?",
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give the reason for cancelling the appointment"},
@@ -223,11 +227,13 @@ class AttendanceForm(forms.Form):
 
     outcome = outcome_field()
     reason = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Why is the absence excused?",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     correction_reason = forms.CharField(
+        max_length=MAX_FREE_TEXT,
         label="Why are you correcting the outcome?",
         help_text="The earlier outcome is kept in the history with this reason.",
         required=False,
@@ -320,6 +326,7 @@ class GroupAttendanceForm(forms.Form):
             if current is None and everyone_attended:
                 self.initial.setdefault(f"outcome_{pk}", Attendance.Outcome.ATTENDED)
             self.fields[f"reason_{pk}"] = forms.CharField(
+                max_length=MAX_FREE_TEXT,
                 label="Why is the absence excused?",
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
@@ -328,6 +335,7 @@ class GroupAttendanceForm(forms.Form):
                 self.initial.setdefault(f"outcome_{pk}", current.outcome)
                 self.initial.setdefault(f"reason_{pk}", current.reason)
                 self.fields[f"correction_reason_{pk}"] = forms.CharField(
+                    max_length=MAX_FREE_TEXT,
                     label="Why are you correcting the outcome?",
                     help_text="Needed only if you change the outcome.",
                     required=False,

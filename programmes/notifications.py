@@ -162,6 +162,41 @@ def provider_told_referral_ended(
     )
 
 
+REFERRAL_DECLINED_KIND = "referral_declined"
+
+
+def officer_told_referral_declined(referral: Referral, *, now: datetime) -> int:
+    """Queue the email telling the officer who referred that the provider declined: the case
+    and referral references, the provider, the reason given and a link to the case. No
+    person's name. Nothing is queued for an officer without an email: the case list and the
+    case page flag it either way. Returns how many were queued (0 or 1)."""
+    officer = referral.referred_by
+    if not officer.email:
+        return 0
+    site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    context = {
+        "referral": referral,
+        "provider": referral.programme.provider.name,
+        "link": site + reverse("cases:detail", args=[referral.case.reference]),
+    }
+    return outbox_queue(
+        [
+            OutboxMessage(
+                kind=REFERRAL_DECLINED_KIND,
+                channel=Notification.Channel.EMAIL,
+                recipient=officer.email,
+                subject=render_to_string(
+                    "programmes/messages/referral_declined_subject.txt", context
+                ).strip(),
+                body=render_to_string("programmes/messages/referral_declined.txt", context).strip(),
+                dedupe_key=f"{REFERRAL_DECLINED_KIND}:{referral.pk}",
+                referral_id=None,  # a message to staff, not to the person
+            )
+        ],
+        now=now,
+    )
+
+
 # --- Sending -------------------------------------------------------------------------------
 
 

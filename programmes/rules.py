@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from base.clock import add_working_days, end_of_day
+from base.clock import add_working_days, end_of_day, working_days_before
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -70,6 +70,21 @@ ENDINGS_TOLD_TO_PROVIDER = frozenset({"withdrawn"})
 
 # What the provider may do next with a referral, and with one of its appointments. The
 # provider's pages offer exactly these, and each service refuses an action not among them.
+# A provider is expected to take a new referral on (or decline it) within this many working
+# days of the referral; after that the force's supervisors see it waiting (escalations queue).
+ACCEPT_WITHIN_WORKING_DAYS = 3
+
+
+def acceptance_overdue_before(today: date) -> date:
+    """A referral still new that was made before this day is waiting too long today."""
+    return working_days_before(today, ACCEPT_WITHIN_WORKING_DAYS)
+
+
+def acceptance_overdue(referred_on: date, today: date) -> bool:
+    """Whether a referral made on `referred_on` and still new is waiting too long today."""
+    return referred_on < acceptance_overdue_before(today)
+
+
 ACCEPT = "accept"  # take a new referral on (services.referral_accept)
 DECLINE = "decline"  # refuse a new referral, with a reason (services.referral_decline)
 BOOK = "book"  # book an appointment or a group-session place (services.appointment_book)

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from base.api import TextField
 from base.clock import LONDON
 from cases.models import Case, Person
 from cases.selectors import cases_visible_to
@@ -61,6 +62,11 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 class ReferralPersonSerializer(serializers.ModelSerializer):
     """Who to contact, and how: all a provider needs to book appointments."""
+
+    email = serializers.CharField(read_only=True, help_text="Blank when none was given.")
+    phone = serializers.CharField(
+        read_only=True, help_text="A UK mobile number, like +447700900123; blank when none."
+    )
 
     class Meta:
         model = Person
@@ -264,7 +270,7 @@ class ReferralCreateSerializer(serializers.Serializer):
 class ReferralDeclineSerializer(serializers.Serializer):
     """Why the provider cannot take the referral on."""
 
-    reason = serializers.CharField(
+    reason = TextField(
         allow_blank=True,
         help_text="Shown to the referring force, so it can refer to another programme.",
         error_messages={"required": "Give the reason for declining, so the force can act on it."},
@@ -311,7 +317,7 @@ class AppointmentBookSerializer(serializers.Serializer):
         default=Appointment.Mode.IN_PERSON,
         error_messages={"invalid_choice": "“{input}” is not a mode: use in_person or online."},
     )
-    location = serializers.CharField(
+    location = TextField(
         max_length=200,
         required=False,
         default="",
@@ -332,13 +338,13 @@ class AppointmentRescheduleSerializer(serializers.Serializer):
     starts_at = LondonDateTimeField(
         help_text="The new time, ISO 8601; without an offset it is taken as Europe/London time.",
     )
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = TextField(required=False, default="", allow_blank=True)
 
 
 class AppointmentCancelSerializer(serializers.Serializer):
     """Cancel an appointment before any attendance is recorded."""
 
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = TextField(required=False, default="", allow_blank=True)
 
 
 OUTCOME_CHOICES_TEXT = ", ".join(Attendance.Outcome.values)
@@ -353,13 +359,13 @@ class AttendanceRecordSerializer(serializers.Serializer):
             "invalid_choice": f"“{{input}}” is not an outcome: use one of {OUTCOME_CHOICES_TEXT}."
         },
     )
-    reason = serializers.CharField(
+    reason = TextField(
         required=False,
         default="",
         allow_blank=True,
         help_text="Why the absence is excused: required for excused.",
     )
-    correction_reason = serializers.CharField(
+    correction_reason = TextField(
         required=False,
         default="",
         allow_blank=True,

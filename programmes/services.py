@@ -34,7 +34,10 @@ from programmes.models import (
     ReferralStatus,
     ReferralStatusChange,
 )
-from programmes.notifications import provider_told_referral_ended
+from programmes.notifications import (
+    officer_told_referral_declined,
+    provider_told_referral_ended,
+)
 from programmes.rules import (
     HOME_OFFICE_OUTCOME_BY_DISPOSAL,
     compute_deadlines,
@@ -305,6 +308,7 @@ def referral_decline(*, referral: Referral, by: User, reason: str) -> Referral:
             reason=f"Referral {referral.reference} declined by "
             f"{referral.programme.provider.name}: {reason}. Refer to another programme.",
         )
+        officer_told_referral_declined(referral, now=timezone.now())
     return referral
 
 

@@ -18,6 +18,7 @@ from audit.models import AuditEvent
 from cases.models import Case, SchemePolicy
 from programmes.models import Programme, Provider, Referral
 from tests import factories
+from tests.errors import field_errors
 
 REFERRALS = "/api/v1/referrals/"
 PROGRAMMES = "/api/v1/programmes/"
@@ -161,7 +162,7 @@ def test_referral_to_a_programme_not_serving_the_force_is_400_like_an_unknown_on
 
     assert response.status_code == 400
     # The same answer as for an id that does not exist: other forces' programmes stay unlisted.
-    assert response.json() == {
+    assert field_errors(response) == {
         "programme": [
             f"No programme with id {elsewhere.pk} takes referrals from your force: choose one "
             "listed at /api/v1/programmes/."
@@ -183,7 +184,7 @@ def test_referral_of_another_forces_case_reads_as_no_such_case(
             REFERRALS, {"case": reference, "programme": programme.pk}, format="json"
         )
         assert response.status_code == 400
-        assert response.json() == {"case": ["No case with this reference."]}
+        assert field_errors(response) == {"case": ["No case with this reference."]}
     assert not Referral.objects.exists()
 
 
@@ -205,7 +206,7 @@ def test_referral_with_missing_fields_is_400_on_each(api: APIClient) -> None:
     response = api.post(REFERRALS, {}, format="json")
 
     assert response.status_code == 400
-    assert set(response.json()) == {"case", "programme"}
+    assert set(field_errors(response)) == {"case", "programme"}
 
 
 # Who sees which referrals

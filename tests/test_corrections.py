@@ -108,7 +108,7 @@ def test_an_officer_corrects_a_mistyped_mobile_number(client, officer, policy):
 
     assert response.status_code == 302
     case.person.refresh_from_db()
-    assert case.person.phone == "07700 900456"
+    assert case.person.phone == "+447700900456"
     page = client.get(f"/cases/{case.reference}/").content.decode()
     assert "Corrected: mobile phone number" in page
     assert "07700 900123 → 07700 900456" in page and "Typed 123 for 456" in page
@@ -261,7 +261,7 @@ def test_two_officers_correcting_at_once_do_not_overwrite_each_other(client, off
     assert "Someone else changed these details while you were correcting them" in page
     assert 'value="07700 900111"' in page  # shown the new values
     person = Person.objects.get(pk=case.person_id)
-    assert (person.phone, person.email) == ("07700 900111", "")
+    assert (person.phone, person.email) == ("+447700900111", "")
 
 
 def test_a_closed_case_cannot_be_corrected(client, officer, policy):
@@ -282,7 +282,7 @@ def test_another_forces_officer_cannot_correct(client, officer, other_force_offi
     url = f"/cases/{case.reference}/correct-person/"
     response = client.post(url, person_form(case.person, phone="07700 900999", reason="x"))
     assert response.status_code == 404
-    assert Person.objects.get(pk=case.person_id).phone == "07700 900123"
+    assert Person.objects.get(pk=case.person_id).phone == "+447700900123"
     with pytest.raises(services.DomainError):
         services.person_correct(
             person=case.person, by=other_force_officer, reason="x", phone="07700 900999"
@@ -327,8 +327,8 @@ def test_the_api_corrects_a_case_and_a_person(client, officer, policy, programme
         f"/api/v1/cases/{case.reference}/person/",
         {"phone": "07700 900456", "reason": "Mistyped"},
     )
-    assert person.status_code == 200 and person.json()["phone"] == "07700 900456"
-    assert Person.objects.get(pk=case.person_id).phone == "07700 900456"
+    assert person.status_code == 200 and person.json()["phone"] == "+447700900456"
+    assert Person.objects.get(pk=case.person_id).phone == "+447700900456"
 
 
 def test_the_api_refuses_what_the_pages_refuse(client, officer, policy, programme):

@@ -113,3 +113,28 @@ def test_a_name_search_lists_the_closest_names_first_whatever_their_spelling(
     listed = [case.reference for case in response.context["page_obj"]]
     assert listed == [exact.reference, one_letter_wrong.reference]
     assert unrelated.reference not in response.content.decode()
+
+
+def test_my_cases_lists_only_the_cases_the_officer_logged_with_their_next_step(client, officer):
+    colleague = factories.UserFactory(force=officer.force)
+    mine = factories.CaseFactory(created_by=officer, status="eligible")
+    theirs = factories.CaseFactory(created_by=colleague, status="referred")
+    client.force_login(officer)
+
+    everything = client.get("/cases/").content.decode()
+    own = client.get("/cases/?cases=mine").content.decode()
+
+    assert mine.reference in everything and theirs.reference in everything
+    assert mine.reference in own and theirs.reference not in own
+    assert "Make the offer" in own
+    assert "Provider to take the referral on" in everything
+    assert 'aria-current="page" href="/cases/?cases=mine"' in own
+    searched = client.get(f"/cases/?cases=mine&q={theirs.reference}").content.decode()
+    assert "No cases match your search." in searched
+
+
+def test_every_status_has_a_next_step():
+    from cases.models import CaseStatus
+    from cases.rules import NEXT_STEP
+
+    assert set(NEXT_STEP) == set(CaseStatus.values)

@@ -89,13 +89,13 @@ def test_decisions_keep_every_row_and_gain_their_rules_version_and_drug_names() 
     decision = eligibility_check(case=case, by=officer)
     rows = list(EligibilityDecision.objects.values_list("id", "eligible", "reasons", "history"))
 
-    _migrate([("cases", "0009_policy_settings_explained")])
+    _migrate([("cases", "0011_case_officer_index")])
     with connection.cursor() as cursor:  # the drugs as decisions stored them then: codes only
         cursor.execute(
             "UPDATE cases_eligibilitydecision SET inputs = jsonb_set(inputs, '{drugs}', "
             "(SELECT jsonb_agg(item - 'name') FROM jsonb_array_elements(inputs->'drugs') item))"
         )
-    executor = _migrate([("cases", "0009_policy_settings_explained")])
+    executor = _migrate([("cases", "0011_case_officer_index")])
     _migrate(executor.loader.graph.leaf_nodes())
 
     assert (

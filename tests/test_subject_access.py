@@ -204,4 +204,5 @@ def test_corrections_of_their_details_are_in_the_copy(client, administrator, off
     client.force_login(administrator)
     page = produce(client, dylan, "document").content.decode()
     assert "Corrections to their details" in page
-    assert "Before: 07700 900456" in page and "After: 07700 900789" in page
+    # As held: the corrected number in its stored form (cases/person_details.py).
+    assert "Before: 07700 900456" in page and "After: +447700900789" in page

@@ -411,4 +411,4 @@ def test_a_nul_character_in_a_search_is_refused_not_a_server_error(
 def test_an_api_address_that_matches_nothing_answers_json(client) -> None:
     response = client.get("/api/v1/appointments/abc/attendance/")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Not found.", "code": "not_found", "field": None}

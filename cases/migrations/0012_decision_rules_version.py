@@ -23,7 +23,7 @@ WHERE jsonb_typeof(d.inputs->'drugs') = 'array' AND jsonb_array_length(d.inputs-
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0009_policy_settings_explained"),
+        ("cases", "0011_case_officer_index"),
     ]
 
     operations = [

@@ -425,7 +425,10 @@ def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
         messages.success(request, "Case closed: standard process")
         return redirect("cases:detail", reference=case.reference)
     form = forms.CloseForm(request.POST)
-    reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#close")
+    reason = form.cleaned_data["reason"].strip()
     decision = selectors.latest_decision(case)
     if rules.CLOSE not in rules.case_actions_for(case, request.user, decision=decision):
         messages.error(

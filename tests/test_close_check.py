@@ -240,3 +240,14 @@ def test_an_accepted_offer_needs_no_check(client, officer, eligible):
 
     assert "Offer recorded" in response.text
     assert status(eligible) == CaseStatus.ACCEPTED
+
+
+def test_an_over_long_reason_is_refused_not_dropped(client, officer, ineligible):
+    client.force_login(officer)
+
+    response = client.post(close_url(ineligible), {"reason": "x" * 100_000}, follow=True)
+
+    assert "Check before closing" not in response.text
+    assert "govuk-notification-banner" in response.text or "There is a problem" in response.text
+    assert "at most" in response.text or "characters" in response.text
+    assert status(ineligible) == CaseStatus.INELIGIBLE

@@ -41,7 +41,7 @@ def change_title(from_status: str, to_status: str, outcome: str = "") -> str:
             return "In the programme"
         return "Back in the programme after a supervisor's decision"
     if to_status == S.AWAITING_SUPERVISOR:
-        return "Flagged for a supervisor's decision"
+        return "Waiting for a supervisor to decide"
     if to_status == S.CLOSED:
         if from_status == S.OFFERED:
             return "Offer declined by the person: closed for the standard process"

@@ -30,7 +30,7 @@ from cases.models import (
 )
 from cases.rules import RULES_VERSION
 from cases.selectors import people_available_to
-from cases.services import PERSON_FIELDS, version_of
+from cases.services import CASE_FIELDS, PERSON_FIELDS, version_of
 
 
 class PersonSearchSerializer(serializers.Serializer):
@@ -442,15 +442,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
             "reference",
             "force",
             "person",
-            "custody_record_number",
-            "crime_reference",
-            "offence_date",
-            "offence_type",
-            "setting",
-            "admitted_offence",
-            "resides_in_force_area",
-            "previous_drug_conviction_or_caution",
-            "circumstances",
+            *CASE_FIELDS,
             "drugs",
             "status",
             "outcome",

@@ -20,12 +20,14 @@ from audit.services import audit_many, audit_record
 from base.api import IsForceStaff
 from cases import api_docs as docs
 from cases.models import Case
+from cases.replay import replay
 from cases.selectors import (
     ClosedCaseNeedsReason,
     case_get,
     case_list,
     case_shown,
     cases_visible_to,
+    decision_shown,
     latest_decision,
     officer_named,
     people_search,
@@ -38,6 +40,7 @@ from cases.serializers import (
     CaseDetailSerializer,
     CaseListQuerySerializer,
     CaseListSerializer,
+    DecisionReplaySerializer,
     EligibilityDecisionSerializer,
     OfferCreateSerializer,
     OfferSerializer,
@@ -176,6 +179,28 @@ class CaseViewSet(GenericViewSet):
             person_id=case.person_id,
         )
         return Response(EligibilityDecisionSerializer(decision).data)
+
+    @docs.eligibility_replay
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"eligibility/(?P<decision_id>[0-9]+)/replay",
+        url_name="eligibility-replay",
+    )
+    def eligibility_replay(self, request: Request, reference: str, decision_id: str) -> Response:
+        reason = request.query_params.get("reason", "")[:500]
+        try:
+            decision = decision_shown(
+                user=request.user,
+                reference=reference,
+                decision_id=int(decision_id),
+                reason=reason,
+            )
+        except ClosedCaseNeedsReason as error:
+            raise ValidationError(
+                {"reason": ["This case is closed: give ?reason= for opening it (it is audited)."]}
+            ) from error
+        return Response(DecisionReplaySerializer(replay(decision)).data)
 
     @docs.offer_record
     @action(detail=True, methods=["post"])

@@ -23,6 +23,7 @@ from cases.serializers import (
     CaseDetailSerializer,
     CaseListQuerySerializer,
     CaseListSerializer,
+    DecisionReplaySerializer,
     EligibilityDecisionSerializer,
     OfferCreateSerializer,
     OfferSerializer,
@@ -130,7 +131,15 @@ DECISION_EXAMPLE = {
         "checked_on": "2026-11-20",
         "offence_type": "simple_possession",
         "setting": "none",
-        "drugs": [{"code": "cannabis", "class": "B", "quantity": "3.500", "unit": "g"}],
+        "drugs": [
+            {
+                "code": "cannabis",
+                "name": "Cannabis (herbal)",
+                "class": "B",
+                "quantity": "3.500",
+                "unit": "g",
+            }
+        ],
         "admitted_offence": True,
         "resides_in_force_area": True,
         "previous_drug_conviction_or_caution": False,
@@ -148,7 +157,7 @@ people_search = extend_schema(
     summary="Find a person",
     operation_id="people_search",
     description=(
-        "Search before adding a person: an exact match by police national identifier "
+        "Search before adding a person: an exact match by PNC ID "
         "(pnc_id), else up to ten possible matches with the same date of birth and a "
         "similar name (case, accents, hyphens and small misspellings ignored). Each person "
         "comes with their earlier cases in your force, and whether another force has any. "
@@ -333,6 +342,57 @@ offer_record = extend_schema(
         ),
     ],
 )
+
+
+eligibility_replay = extend_schema(
+    tags=["cases"],
+    summary="Replay an eligibility decision",
+    description=(
+        "Apply today's eligibility rules to the facts a decision stored and the policy version "
+        "it used, and compare with what it recorded. `same` is true when the answer and every "
+        "reason are the same, word for word; otherwise `differences` lists each reason that "
+        "differs (then and now) and `why` the recorded changes to the rules since the "
+        "decision (empty when none explains it). A decision whose person's date of birth was "
+        "erased under the retention policy cannot be replayed (`replayable` false). A closed "
+        "case needs `?reason=`, which is audited. Nothing changes on the case."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "reason",
+            str,
+            description="Why you are opening a closed case (required for closed cases).",
+        )
+    ],
+    responses={200: DecisionReplaySerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
+    examples=[
+        OpenApiExample(
+            "The same answer and reasons",
+            value={
+                "decision": 7,
+                "case": "TVP-000123",
+                "decided_at": "2026-11-20T14:02:00Z",
+                "policy": {
+                    "force": "Thames Valley Police",
+                    "scheme_name": "Drug Diversion Scheme",
+                    "version": 3,
+                },
+                "rules_version": 2,
+                "current_rules_version": 2,
+                "replayable": True,
+                "same": True,
+                "answer_changed": False,
+                "summary": "Replayed today, the decision gives the same answer and the same "
+                "reasons.",
+                "recorded": {"eligible": True, "reasons": DECISION_EXAMPLE["reasons"]},
+                "replayed": {"eligible": True, "reasons": DECISION_EXAMPLE["reasons"]},
+                "differences": [],
+                "why": [],
+            },
+            response_only=True,
+        ),
+    ],
+)
+
 
 case_correct = extend_schema(
     tags=["cases"],

@@ -41,7 +41,7 @@ class FindPersonForm(forms.Form):
     """Look for the person before logging a case, so nobody is recorded twice."""
 
     pnc_id = forms.CharField(
-        label="Police national identifier",
+        label="PNC ID",
         help_text="For example, 2019/0123456A. An exact match is shown first.",
         required=False,
         max_length=20,
@@ -77,7 +77,7 @@ class PersonForm(forms.Form):
     family_name = FindPersonForm.base_fields["family_name"]
     date_of_birth = FindPersonForm.base_fields["date_of_birth"]
     pnc_id = forms.CharField(
-        label="Police national identifier",
+        label="PNC ID",
         required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"class": "govuk-input--width-20", "spellcheck": "false"}),

@@ -497,6 +497,10 @@ class EligibilityDecision(models.Model):
     inputs = models.JSONField(help_text="The facts the rules saw")
     reasons = models.JSONField(help_text="Every rule with its result and plain-English reason")
     history = models.JSONField(help_text="Earlier cases found for the same person")
+    rules_version = models.PositiveSmallIntegerField(
+        db_default=1,
+        help_text="The version of the eligibility rules that decided (cases.rules.RULES_VERSION)",
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -523,7 +527,12 @@ class EligibilityDecision(models.Model):
     def earlier_cases(self) -> list[dict]:
         """The history found, with dates as dates, for display."""
         return [
-            {**item, "offence_date": date.fromisoformat(item["offence_date"])}
+            {
+                **item,
+                "offence_date": date.fromisoformat(item["offence_date"]),
+                "ended_on": date.fromisoformat(item["ended_on"]) if item.get("ended_on") else None,
+                "end_recorded": "ended_on" in item,  # not kept before rules version 2
+            }
             for item in self.history
         ]
 

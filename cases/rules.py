@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cases.models import CaseStatus as S
 from cases.models import Exclusion, Offer
@@ -177,6 +177,20 @@ def case_actions_for(
     )
 
 
+# The version of the eligibility rules below. Raise it, and say in RULES_CHANGES what changed,
+# whenever a change could give a stored decision another answer or other reasons: each
+# decision keeps the version that made it, and replaying it (cases/replay.py,
+# `manage.py replay_decisions`) says which recorded change explains a difference. A
+# difference no recorded change explains fails the replay.
+RULES_VERSION = 2
+RULES_CHANGES: dict[int, str] = {
+    2: "Earlier diversions count by when they ended (completed or closed), back from the new "
+    "offence over the look-back, not by the date of their offence. Decisions recorded before "
+    "this did not keep when an earlier case ended, so their replay reads every earlier "
+    "diversion as not yet ended.",
+}
+
+
 @dataclass(frozen=True)
 class PolicyRules:
     """The parts of a force's scheme policy that eligibility needs."""
@@ -213,6 +227,7 @@ class EarlierCase:
     matched_by: str
     reference: str = ""  # blank when the case belongs to another force
     outcome: str = ""
+    ended_on: date | None = None  # when it was completed or closed; None while it is open
 
 
 @dataclass(frozen=True)
@@ -394,34 +409,181 @@ def check_eligibility(inputs: EligibilityInputs, policy: PolicyRules) -> Eligibi
     )
 
 
+def counts_as_earlier_diversion(
+    earlier: EarlierCase, inputs: EligibilityInputs, policy: PolicyRules
+) -> bool:
+    """Whether `earlier` is a diversion that counts against the new offence.
+
+    A diversion counts by when it ended (completed or closed), not by its offence: it counts
+    when it ended within the policy's look-back before the new offence (the same day
+    included, or later), and while it has not ended at all. A case whose offence came after
+    the new one is not earlier.
+    """
+    if not earlier.diverted or earlier.offence_date > inputs.offence_date:
+        return False
+    if earlier.ended_on is None:
+        return True  # still in progress
+    return (inputs.offence_date - earlier.ended_on).days <= policy.lookback_days
+
+
+def _earlier_described(earlier: EarlierCase) -> str:
+    """ "TVP-000012 (Thames Valley Police) for an offence on 1 June 2025, ended on ..." """
+    case = (
+        f"{earlier.reference} ({earlier.force_name})"
+        if earlier.reference
+        else f"a {earlier.force_name} case"
+    )
+    ended = (
+        "still in progress"
+        if earlier.ended_on is None
+        else f"ended on {_long_date(earlier.ended_on)}"
+    )
+    return f"{case} for an offence on {_long_date(earlier.offence_date)}, {ended}"
+
+
+def _latest_ended_first(earlier: EarlierCase) -> tuple[bool, date]:
+    return (earlier.ended_on is None, earlier.ended_on or earlier.offence_date)
+
+
 def _earlier_diversions_reason(inputs: EligibilityInputs, policy: PolicyRules) -> Reason:
-    """Count earlier diversions whose offence falls within the look-back before this one."""
-    in_window = [
-        earlier
-        for earlier in inputs.earlier_cases
-        if earlier.diverted
-        and 0 <= (inputs.offence_date - earlier.offence_date).days <= policy.lookback_days
-    ]
+    """Count earlier diversions ended within the look-back before this offence, or still open,
+    and say which counted and when each ended."""
+    counted = sorted(
+        (e for e in inputs.earlier_cases if counts_as_earlier_diversion(e, inputs, policy)),
+        key=_latest_ended_first,
+        reverse=True,
+    )
     allowed = policy.max_previous_diversions
-    if len(in_window) > allowed:
-        latest = max(in_window, key=lambda earlier: earlier.offence_date)
+    window = f"ended in the {policy.lookback_days} days before this offence or not yet ended"
+    if len(counted) > allowed:
         limit = "none are allowed" if allowed == 0 else f"at most {allowed} allowed"
         return Reason(
             "earlier_diversion",
             False,
-            f"Found {_count(len(in_window), 'earlier diversion')} in the last "
-            f"{policy.lookback_days} days "
-            f"({limit}); the latest was for an offence on {_long_date(latest.offence_date)} "
-            f"({latest.force_name}).",
+            f"Found {_count(len(counted), 'earlier diversion')} {window} ({limit}): "
+            + "; ".join(_earlier_described(earlier) for earlier in counted)
+            + ".",
         )
     if inputs.earlier_cases:
-        return Reason(
-            "earlier_diversion",
-            True,
+        message = (
             f"Found {_count(len(inputs.earlier_cases), 'earlier case')} for this person, with "
-            f"{_count(len(in_window), 'diversion')} in the last {policy.lookback_days} days "
-            f"({allowed} allowed).",
+            f"{_count(len(counted), 'diversion')} {window} ({allowed} allowed)"
         )
+        if counted:
+            message += ": " + "; ".join(_earlier_described(earlier) for earlier in counted)
+        older = [
+            earlier
+            for earlier in inputs.earlier_cases
+            if earlier.diverted
+            and earlier.ended_on is not None
+            and earlier not in counted
+            and earlier.offence_date <= inputs.offence_date
+        ]
+        if older:
+            latest = max(older, key=_latest_ended_first)
+            days = (inputs.offence_date - latest.ended_on).days
+            message += (
+                f". Not counted: {_earlier_described(latest)}, {_count(days, 'day')} before "
+                "this offence"
+            )
+        return Reason("earlier_diversion", True, message + ".")
     return Reason(
         "earlier_diversion", True, "No earlier cases or diversions found for this person."
+    )
+
+
+# --- Stored form --------------------------------------------------------------------------
+# A decision stores its inputs and the history found as JSON; replaying it reads them back.
+# Both directions are here, so what is stored is exactly what a replay gives the rules.
+
+
+def inputs_as_json(inputs: EligibilityInputs) -> dict[str, Any]:
+    """The facts the rules saw, as stored on a decision (without the history)."""
+    return {
+        "date_of_birth": inputs.date_of_birth.isoformat(),
+        "offence_date": inputs.offence_date.isoformat(),
+        "checked_on": inputs.checked_on.isoformat(),
+        "offence_type": inputs.offence_type,
+        "setting": inputs.setting,
+        "drugs": [
+            {
+                "code": d.code,
+                "name": d.name,
+                "class": d.drug_class,
+                "quantity": str(d.quantity),
+                "unit": d.unit,
+            }
+            for d in inputs.drugs
+        ],
+        "admitted_offence": inputs.admitted_offence,
+        "resides_in_force_area": inputs.resides_in_force_area,
+        "previous_drug_conviction_or_caution": inputs.previous_drug_conviction_or_caution,
+        "circumstances": sorted(inputs.circumstances),
+    }
+
+
+def history_as_json(earlier_cases: tuple[EarlierCase, ...]) -> list[dict[str, Any]]:
+    """The earlier cases found, as stored on a decision."""
+    return [
+        {
+            "offence_date": e.offence_date.isoformat(),
+            "force": e.force_name,
+            "reference": e.reference,
+            "diverted": e.diverted,
+            "outcome": e.outcome,
+            "matched_by": e.matched_by,
+            "ended_on": e.ended_on.isoformat() if e.ended_on else None,
+        }
+        for e in earlier_cases
+    ]
+
+
+def _date_or_none(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def inputs_from_json(inputs: dict[str, Any], history: list[dict[str, Any]]) -> EligibilityInputs:
+    """The inputs a decision stored, read back as the rules take them."""
+    return EligibilityInputs(
+        date_of_birth=date.fromisoformat(inputs["date_of_birth"]),
+        offence_date=date.fromisoformat(inputs["offence_date"]),
+        checked_on=date.fromisoformat(inputs["checked_on"]),
+        offence_type=inputs["offence_type"],
+        setting=inputs["setting"],
+        drugs=tuple(
+            DrugFound(
+                code=d["code"],
+                name=d.get("name", d["code"]),
+                drug_class=d["class"],
+                quantity=Decimal(d["quantity"]),
+                unit=d["unit"],
+            )
+            for d in inputs["drugs"]
+        ),
+        admitted_offence=inputs["admitted_offence"],
+        resides_in_force_area=inputs["resides_in_force_area"],
+        previous_drug_conviction_or_caution=inputs["previous_drug_conviction_or_caution"],
+        circumstances=frozenset(inputs["circumstances"]),
+        earlier_cases=tuple(
+            EarlierCase(
+                offence_date=date.fromisoformat(e["offence_date"]),
+                force_name=e["force"],
+                diverted=e["diverted"],
+                matched_by=e["matched_by"],
+                reference=e.get("reference", ""),
+                outcome=e.get("outcome", ""),
+                ended_on=_date_or_none(e.get("ended_on")),
+            )
+            for e in history
+        ),
+    )
+
+
+def result_from_json(eligible: bool, reasons: list[dict[str, Any]]) -> EligibilityResult:
+    """A stored decision's answer and reasons, read back."""
+    return EligibilityResult(
+        eligible=eligible,
+        reasons=tuple(
+            Reason(rule=r["rule"], passed=r["passed"], message=r["message"]) for r in reasons
+        ),
     )

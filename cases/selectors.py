@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import FORCE_ROLES, User
 from audit.models import AuditEvent
 from audit.services import audit_record
+from base.clock import london_date
 from cases.models import (
     Case,
     CaseAssignment,
@@ -194,6 +195,35 @@ def case_shown(*, user: User, reference: str, reason: str = "") -> Case:
     return case
 
 
+def decision_shown(
+    *, user: User, reference: str, decision_id: int, reason: str = ""
+) -> EligibilityDecision:
+    """One eligibility decision of a case the user may see, with its stored inputs, for a page
+    or endpoint that shows or replays it; 404 when it is not the case's.
+
+    Audited here, as case_shown audits the case (a closed case needs a reason): the decision's
+    inputs hold the person's date of birth.
+    """
+    case = case_shown(user=user, reference=reference, reason=reason)
+    decision = (
+        case.eligibility_decisions.select_related("policy__force", "decided_by", "overridden_by")
+        .filter(pk=decision_id)
+        .first()
+    )
+    if decision is None:
+        raise Http404("No such eligibility decision")
+    decision.case = case
+    audit_record(
+        user=user, action="view", obj=decision, person_id=case.person_id, reason=reason.strip()
+    )
+    return decision
+
+
+def decisions_of(case: Case) -> list[EligibilityDecision]:
+    """Every eligibility decision of a case, newest first (a case has a handful)."""
+    return list(case.eligibility_decisions.select_related("policy", "decided_by"))
+
+
 @dataclass
 class PersonMatches:
     exact: Person | None
@@ -344,6 +374,8 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
 
     The same person is the same record, another record with the same PNC ID, or another
     record with the same folded name and date of birth. Other forces' references are withheld.
+    Each says when it ended (the London day it was closed), by which the rules count an
+    earlier diversion (cases.rules.counts_as_earlier_diversion).
     """
     person = case.person
     same_name_and_birth = Q(name_key=person.name_key, date_of_birth=person.date_of_birth)
@@ -367,7 +399,7 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
         if other.person_id == person.pk:
             matched_by = "the same person record"
         elif person.pnc_id and other.person.pnc_id == person.pnc_id:
-            matched_by = "police national identifier"
+            matched_by = "PNC ID"
         else:
             matched_by = "name and date of birth"
         found.append(
@@ -378,6 +410,7 @@ def earlier_cases_for(*, case: Case) -> list[EarlierCase]:
                 matched_by=matched_by,
                 reference=other.reference if other.force_id == case.force_id else "",
                 outcome=other.get_outcome_display() if other.force_id == case.force_id else "",
+                ended_on=london_date(other.closed_at) if other.closed_at else None,
             )
         )
     return found

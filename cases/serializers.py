@@ -28,6 +28,7 @@ from cases.models import (
     SchemePolicy,
     Setting,
 )
+from cases.rules import RULES_VERSION
 from cases.selectors import people_available_to
 from cases.services import CASE_FIELDS, PERSON_FIELDS, version_of
 
@@ -335,6 +336,12 @@ class HistoryItemSerializer(serializers.Serializer):
     diverted = serializers.BooleanField()
     outcome = serializers.CharField(allow_blank=True)
     matched_by = serializers.CharField()
+    ended_on = serializers.DateField(
+        allow_null=True,
+        default=None,
+        help_text="When the earlier case was completed or closed; null while it is open (and "
+        "for decisions recorded before this was kept).",
+    )
 
 
 class EligibilityDecisionSerializer(serializers.ModelSerializer):
@@ -369,6 +376,47 @@ class EligibilityDecisionSerializer(serializers.ModelSerializer):
             "override_reason",
         ]
         read_only_fields = fields
+
+
+class ResultSerializer(serializers.Serializer):
+    """An answer with every reason: as recorded, or as replayed."""
+
+    eligible = serializers.BooleanField()
+    reasons = ReasonSerializer(many=True)
+
+
+class ReasonDifferenceSerializer(serializers.Serializer):
+    """One reason that differs: as recorded and as replayed (null when given on one side only)."""
+
+    rule = serializers.CharField()
+    label = serializers.CharField()
+    recorded = ReasonSerializer(allow_null=True)
+    replayed = ReasonSerializer(allow_null=True)
+
+
+class DecisionReplaySerializer(serializers.Serializer):
+    """A decision replayed under today's rules, the policy version it used and its inputs."""
+
+    decision = serializers.IntegerField(source="decision.pk")
+    case = serializers.CharField(source="decision.case.reference")
+    decided_at = serializers.DateTimeField(source="decision.decided_at")
+    policy = PolicySummarySerializer(source="decision.policy")
+    rules_version = serializers.IntegerField(
+        source="decision.rules_version", help_text="The version of the rules that decided."
+    )
+    current_rules_version = serializers.SerializerMethodField()
+    replayable = serializers.BooleanField()
+    same = serializers.BooleanField()
+    answer_changed = serializers.BooleanField()
+    summary = serializers.CharField()
+    recorded = ResultSerializer()
+    replayed = ResultSerializer(allow_null=True)
+    differences = ReasonDifferenceSerializer(many=True)
+    why = serializers.ListField(child=serializers.CharField(), source="changes")
+
+    @extend_schema_field(serializers.IntegerField(help_text="The version of the rules today."))
+    def get_current_rules_version(self, replay: Any) -> int:
+        return RULES_VERSION
 
 
 class CaseDetailSerializer(serializers.ModelSerializer):

@@ -60,8 +60,7 @@ PERSON_FIELDS = (
 )
 
 DUPLICATE_PNC_ID = (
-    "A person with this police national identifier already exists: find them instead of adding "
-    "them again."
+    "A person with this PNC ID already exists: find them instead of adding them again."
 )
 
 
@@ -493,24 +492,6 @@ def eligibility_inputs(case: Case, *, checked_on: date) -> rules.EligibilityInpu
     )
 
 
-def _json_inputs(inputs: rules.EligibilityInputs) -> dict[str, Any]:
-    return {
-        "date_of_birth": inputs.date_of_birth.isoformat(),
-        "offence_date": inputs.offence_date.isoformat(),
-        "checked_on": inputs.checked_on.isoformat(),
-        "offence_type": inputs.offence_type,
-        "setting": inputs.setting,
-        "drugs": [
-            {"code": d.code, "class": d.drug_class, "quantity": str(d.quantity), "unit": d.unit}
-            for d in inputs.drugs
-        ],
-        "admitted_offence": inputs.admitted_offence,
-        "resides_in_force_area": inputs.resides_in_force_area,
-        "previous_drug_conviction_or_caution": inputs.previous_drug_conviction_or_caution,
-        "circumstances": sorted(inputs.circumstances),
-    }
-
-
 def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     """Run the force's current policy on the case and record the decision with every reason."""
     _require_case_staff(by, case, "run an eligibility check")
@@ -534,19 +515,10 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
             case=case,
             policy=policy,
             eligible=result.eligible,
-            inputs=_json_inputs(inputs),
+            inputs=rules.inputs_as_json(inputs),
             reasons=result.as_json(),
-            history=[
-                {
-                    "offence_date": e.offence_date.isoformat(),
-                    "force": e.force_name,
-                    "reference": e.reference,
-                    "diverted": e.diverted,
-                    "outcome": e.outcome,
-                    "matched_by": e.matched_by,
-                }
-                for e in inputs.earlier_cases
-            ],
+            history=rules.history_as_json(inputs.earlier_cases),
+            rules_version=rules.RULES_VERSION,
             decided_by=by,
         )
         audit_record(
@@ -566,6 +538,19 @@ def eligibility_check(*, case: Case, by: User) -> EligibilityDecision:
     return decision
 
 
+def case_offer_state(case: Case) -> str:
+    """What recording an answer to the offer depends on, as one string: the case's status, its
+    latest eligibility decision and the offer awaiting an answer, if any."""
+    pending = case.offers.filter(response=Offer.Response.PENDING).values_list("pk", flat=True)
+    return f"{case_close_state(case)}:{pending.first() or ''}"
+
+
+OFFER_STALE = (
+    "The case changed since you checked the answer (its eligibility was checked again, or "
+    "someone else recorded the offer): read the case again before recording it."
+)
+
+
 def offer_record(
     *,
     case: Case,
@@ -574,11 +559,14 @@ def offer_record(
     consent_given: bool,
     offered_at: datetime | None = None,
     notes: str = "",
+    state_seen: str | None = None,
 ) -> Offer:
     """Record the offer of diversion and the person's answer.
 
     Accepting needs the person's consent; declining closes the case for the standard process;
-    an answer not yet given leaves the case offered, to be answered later.
+    an answer not yet given leaves the case offered, to be answered later. `state_seen`: the
+    case_offer_state the officer checked the answer against (the page's check step before a
+    refusal closes the case); when given and the case is no longer in it, nothing is recorded.
     """
     _require_case_staff(by, case, "record an offer")
     if response not in Offer.Response.values:
@@ -600,6 +588,8 @@ def offer_record(
                 f"Case {case.reference} is {case.get_status_display().lower()}: an offer can "
                 "only be made to an eligible person."
             )
+        if state_seen is not None and case_offer_state(case) != state_seen:
+            raise DomainError(OFFER_STALE, code="stale")
         if case.status == CaseStatus.OFFERED:
             offer = pending  # the answer to the offer already made
         else:
@@ -631,8 +621,35 @@ def offer_record(
     return offer
 
 
-def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
-    """Close a case found not eligible, so it goes through the standard process."""
+def case_close_state(case: Case) -> str:
+    """What closing a case depends on, as one string: its status and its latest eligibility
+    decision (a new check or an override since the closing was checked makes it stale)."""
+    decision = case.eligibility_decisions.only("pk", "overridden_at").first()
+    return ":".join(
+        str(part)
+        for part in (
+            case.pk,
+            case.status,
+            decision.pk if decision else "",
+            decision.overridden_at.isoformat() if decision and decision.overridden_at else "",
+        )
+    )
+
+
+CLOSE_STALE = (
+    "The case changed since you checked the closing (its eligibility was checked again or "
+    "overridden): read the case again before closing it."
+)
+
+
+def case_close_ineligible(
+    *, case: Case, by: User, reason: str = "", state_seen: str | None = None
+) -> Case:
+    """Close a case found not eligible, so it goes through the standard process.
+
+    `state_seen`: the case_close_state the officer checked the closing against (the page's
+    check step); when given and the case is no longer in that state, closing is refused.
+    """
     _require_case_staff(by, case, "close a case")
     with transaction.atomic():
         case = case_lock(case)
@@ -641,6 +658,8 @@ def case_close_ineligible(*, case: Case, by: User, reason: str = "") -> Case:
                 f"Case {case.reference} is {case.get_status_display().lower()}: only a case "
                 "found not eligible can be closed for the standard process."
             )
+        if state_seen is not None and case_close_state(case) != state_seen:
+            raise DomainError(CLOSE_STALE, code="stale")
         return case_transition(
             case=case,
             to=CaseStatus.CLOSED,

@@ -13,6 +13,11 @@ urlpatterns = [
     path("new/<str:token>/", views.case_create, name="create"),
     path("<str:reference>/", views.case_detail, name="detail"),
     path("<str:reference>/eligibility/", views.eligibility_check, name="eligibility"),
+    path(
+        "<str:reference>/eligibility/<int:decision_id>/replay/",
+        views.decision_replay,
+        name="replay",
+    ),
     path("<str:reference>/offer/", views.offer, name="offer"),
     path("<str:reference>/close/", views.close_ineligible, name="close"),
     path("<str:reference>/override/", views.override_eligibility, name="override"),

@@ -17,7 +17,7 @@ from audit.services import audit_many, audit_record
 from base.errors import DomainError
 from base.pages import force_staff_required
 from base.paging import list_page
-from cases import forms, rules, selectors, services
+from cases import forms, replay, rules, selectors, services
 from cases.extensions import case_flags, case_sections
 from cases.models import CaseStatus, Exclusion, Offer, Person
 from cases.timeline import case_timeline
@@ -203,12 +203,40 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "timeline": case_timeline(case),
         "circumstances": [Exclusion(c).label for c in case.circumstances],
         "actions": rules.case_actions_for(case, request.user, decision=decision, offer=offer),
+        "close_reason": request.session.get(CLOSE_DRAFTS, {}).get(case.reference, ""),
         "flags": case_flags([case.pk]).get(case.pk, []),
     }
     for section in case_sections():
         context.update(section.context(case))
     context["case_sections"] = [section.template for section in case_sections()]
     return render(request, "cases/case_detail.html", context)
+
+
+@force_staff_required
+def decision_replay(request: HttpRequest, reference: str, decision_id: int) -> HttpResponse:
+    """Replay one eligibility decision of the case: the same answer and reasons, or what
+    differs and why (cases/replay.py)."""
+    try:
+        decision = selectors.decision_shown(
+            user=request.user,
+            reference=reference,
+            decision_id=decision_id,
+            reason=_closed_case_reason(request, reference),
+        )
+    except selectors.ClosedCaseNeedsReason:
+        return redirect("cases:detail", reference=reference)  # which asks for the reason
+    return render(
+        request,
+        "cases/decision_replay.html",
+        {
+            "case": decision.case,
+            "decision": decision,
+            "replay": replay.replay(decision),
+            "inputs": replay.inputs_shown(decision),
+            "rules_version": rules.RULES_VERSION,
+            "decisions": selectors.decisions_of(decision.case),
+        },
+    )
 
 
 CLOSED_CASE_GRANT_SECONDS = 30 * 60
@@ -245,9 +273,19 @@ def eligibility_check(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
 
 
+CLOSE_MAX_AGE = 30 * 60  # how long a check page's confirmation lasts: an idle session's life
+OFFER_SALT = "cases.decline-check"
+OFFER_DRAFTS = "offer_drafts"  # the answers typed, for the check page's "Change" link
+
+
 @force_staff_required
 def offer(request: HttpRequest, reference: str) -> HttpResponse:
-    """Record the offer of diversion and the person's answer and consent."""
+    """Record the offer of diversion and the person's answer and consent.
+
+    A refusal closes the case for the standard process, so it is checked first (the GOV.UK
+    check-answers pattern): the check page says what recording it does, and only its
+    confirmation records exactly the answers checked, unless the case changed in between.
+    """
     try:
         case = selectors.case_shown(user=request.user, reference=reference)
     except selectors.ClosedCaseNeedsReason:
@@ -256,10 +294,73 @@ def offer(request: HttpRequest, reference: str) -> HttpResponse:
     if rules.OFFER not in rules.case_actions_for(case, request.user, offer=pending):
         messages.info(request, "An offer can only be recorded for an eligible person")
         return redirect("cases:detail", reference=case.reference)
-    form = forms.OfferForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    drafts = request.session.get(OFFER_DRAFTS, {})
+    data = request.POST if request.method == "POST" else None
+    if data is None and "change" in request.GET and case.reference in drafts:
+        data = drafts[case.reference]  # back from the check page to change an answer
+    form = forms.OfferForm(data)
+    if request.method == "POST" and "confirmation" in request.POST:
         try:
-            services.offer_record(case=case, by=request.user, **form.cleaned_data)
+            confirmed = signing.loads(
+                request.POST["confirmation"], salt=OFFER_SALT, max_age=CLOSE_MAX_AGE
+            )
+            if confirmed["case"] != case.reference:
+                raise signing.BadSignature
+            answers, state = confirmed["answers"], confirmed["state"]
+        except (signing.BadSignature, KeyError, TypeError):
+            form = forms.OfferForm(drafts.get(case.reference, {"response": ""}))
+            form.is_valid()
+            form.add_error(
+                None, "This confirmation is not valid or has expired: check the answer again."
+            )
+        else:
+            form = forms.OfferForm(drafts.get(case.reference, answers))
+            form.is_valid()
+            try:
+                services.offer_record(
+                    case=case,
+                    by=request.user,
+                    response=Offer.Response.DECLINED,
+                    consent_given=answers["consent_given"],
+                    notes=answers["notes"],
+                    state_seen=state,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                drafts.pop(case.reference, None)
+                request.session.modified = True
+                messages.success(
+                    request, "Offer declined: the case is closed for the standard process"
+                )
+                return redirect("cases:detail", reference=case.reference)
+    elif request.method == "POST" and form.is_valid():
+        answers = form.cleaned_data
+        if answers["response"] == Offer.Response.DECLINED:
+            drafts[case.reference] = {
+                "response": answers["response"],
+                "consent_given": "on" if answers["consent_given"] else "",
+                "notes": answers["notes"],
+            }
+            request.session[OFFER_DRAFTS] = drafts
+            confirmation = signing.dumps(
+                {
+                    "case": case.reference,
+                    "answers": {
+                        "consent_given": answers["consent_given"],
+                        "notes": answers["notes"],
+                    },
+                    "state": services.case_offer_state(case),
+                },
+                salt=OFFER_SALT,
+            )
+            return render(
+                request,
+                "cases/check_decline.html",
+                {"case": case, "notes": answers["notes"], "confirmation": confirmation},
+            )
+        try:
+            services.offer_record(case=case, by=request.user, **answers)
         except DomainError as error:
             error.show_on(form)
         else:
@@ -284,20 +385,86 @@ def override_eligibility(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
 
 
+CLOSE_SALT = "cases.close-check"
+CLOSE_DRAFTS = "close_drafts"  # the reason typed, for the check page's "Change" link
+
+
 @require_POST
 @force_staff_required
 def close_ineligible(request: HttpRequest, reference: str) -> HttpResponse:
-    """Close a case found not eligible: it goes through the standard process."""
+    """Close a case found not eligible: it goes through the standard process.
+
+    Two steps (the GOV.UK check-answers pattern): the reason typed on the case page leads to a
+    check page that says what closing does, and only its confirmation closes the case, with
+    exactly the reason checked, unless the case changed in between.
+    """
     case = selectors.case_get(user=request.user, reference=reference)
-    form = forms.CloseForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        services.case_close_ineligible(case=case, by=request.user, reason=reason)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
+    if "confirmation" in request.POST:
+        try:
+            confirmed = signing.loads(
+                request.POST["confirmation"], salt=CLOSE_SALT, max_age=CLOSE_MAX_AGE
+            )
+            if confirmed["case"] != case.reference:
+                raise signing.BadSignature
+            reason, state = confirmed["reason"], confirmed["state"]
+        except (signing.BadSignature, KeyError, TypeError):
+            messages.error(
+                request,
+                "This confirmation is not valid or has expired: check the closing again.",
+            )
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#close")
+        try:
+            services.case_close_ineligible(
+                case=case, by=request.user, reason=reason, state_seen=state
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#eligibility")
+        request.session.get(CLOSE_DRAFTS, {}).pop(case.reference, None)
+        request.session.modified = True
         messages.success(request, "Case closed: standard process")
-    return redirect("cases:detail", reference=case.reference)
+        return redirect("cases:detail", reference=case.reference)
+    form = forms.CloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#close")
+    reason = form.cleaned_data["reason"].strip()
+    decision = selectors.latest_decision(case)
+    if rules.CLOSE not in rules.case_actions_for(case, request.user, decision=decision):
+        messages.error(
+            request,
+            f"Case {case.reference} is {case.get_status_display().lower()}: only a case found "
+            "not eligible can be closed for the standard process.",
+        )
+        return redirect("cases:detail", reference=case.reference)
+    drafts = request.session.get(CLOSE_DRAFTS, {})
+    drafts[case.reference] = reason
+    request.session[CLOSE_DRAFTS] = drafts
+    audit_record(
+        user=request.user,
+        action="view",
+        obj=case,
+        object_id=case.reference,
+        person_id=case.person_id,
+    )
+    return render(
+        request,
+        "cases/check_close.html",
+        {
+            "case": case,
+            "reason": reason,
+            "decision": decision,
+            "unmet": [r for r in decision.reasons if not r["passed"]] if decision else [],
+            "confirmation": signing.dumps(
+                {
+                    "case": case.reference,
+                    "reason": reason,
+                    "state": services.case_close_state(case),
+                },
+                salt=CLOSE_SALT,
+            ),
+        },
+    )
 
 
 @force_staff_required

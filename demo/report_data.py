@@ -38,7 +38,7 @@ from cases.models import (
     Person,
     SchemePolicy,
 )
-from cases.services import _json_inputs, policy_rules
+from cases.services import policy_rules
 from escalations.models import Escalation
 from programmes.models import Appointment, Attendance, Programme, Referral, ReferralStatus
 from programmes.rules import HOME_OFFICE_OUTCOME_BY_DISPOSAL
@@ -246,7 +246,7 @@ class Builder:
             previous_drug_conviction_or_caution=plan.previous,
         )
         result = rules.check_eligibility(inputs, policy_rules(policy))
-        return result.eligible, _json_inputs(inputs), result.as_json()
+        return result.eligible, rules.inputs_as_json(inputs), result.as_json()
 
     def path(self, plan: Plan) -> None:
         """What happens to the case after the decision, by chance that varies by group."""
@@ -439,6 +439,7 @@ def _insert(plans: list[Plan], builder: Builder) -> None:
                 inputs=inputs,
                 reasons=reasons,
                 history=[],
+                rules_version=rules.RULES_VERSION,
                 decided_by=builder.officers[plan.force],
                 decided_at=plan.rows["decided_at"],
             )

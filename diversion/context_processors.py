@@ -6,7 +6,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.models import Role
 from escalations.selectors import open_escalation_count
+
+# The roles whose work has an API (cases and referrals; analysts' reports): only their menus
+# offer API tokens. An administrator works in the pages and the admin.
+API_ROLES = frozenset({Role.CUSTODY_OFFICER, Role.SUPERVISOR, Role.PROVIDER_STAFF, Role.ANALYST})
 
 
 def service(request: HttpRequest) -> dict[str, str]:
@@ -64,5 +69,6 @@ def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:
         ]
     if user.is_administrator and user.is_staff:
         items.append({"text": "Administration", "href": reverse("admin:index")})
-    items.append({"text": "API tokens", "href": reverse("accounts:tokens")})
+    if user.role in API_ROLES:
+        items.append({"text": "API tokens", "href": reverse("accounts:tokens")})
     return {"nav_items": items}

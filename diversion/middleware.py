@@ -1,5 +1,5 @@
 """Refuse requests no honest client sends, before they reach a view; answer 503, not 500,
-while the database cannot be reached."""
+while the database cannot be reached; show the service's own error pages even with DEBUG on."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.conf import settings
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 
 from base.api import json_error
+from diversion.views import not_found
 
 logger = logging.getLogger(__name__)
 
@@ -108,3 +111,56 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         )
     response["Retry-After"] = "5"
     return response
+
+
+class ServiceErrorPagesMiddleware:
+    """With DEBUG on, the service's own 404 and 500 pages instead of Django's technical pages
+    (which list every URL and show settings): the demo runs with DEBUG on and must look like
+    the service. Without DEBUG, handler404 and Django's 500.html already do this.
+
+    A view's Http404 and any other failure of a view are caught here (but a database that
+    cannot be reached, which DatabaseUnavailableMiddleware answers with a 503); a 404 that
+    never reached a view (an address no URL matches) comes back as Django's page and is
+    replaced. The API keeps its JSON answers. TECHNICAL_ERROR_PAGES=1 turns this off.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    @staticmethod
+    def active(request: HttpRequest) -> bool:
+        return (
+            settings.DEBUG
+            and not settings.TECHNICAL_ERROR_PAGES
+            and not request.path.startswith("/api/")
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            self.active(request)
+            and response.status_code == 404
+            and response.get("Content-Type", "").startswith("text/html")
+            and not getattr(response, "service_page", False)
+        ):
+            return self.not_found(request)
+        return response
+
+    def not_found(self, request: HttpRequest) -> HttpResponse:
+        response = not_found(request, Http404())
+        response.service_page = True
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not self.active(request):
+            return None
+        if isinstance(exception, Http404):
+            return self.not_found(request)
+        if isinstance(
+            exception,
+            BadRequest | PermissionDenied | SuspiciousOperation | OperationalError | InterfaceError,
+        ):
+            return None  # Django's 400 and 403 pages, as without DEBUG; the 503 above
+        # Logged as Django would log it (the path, never the request's data), then the page.
+        logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+        return HttpResponse(render_to_string("500.html"), status=500)

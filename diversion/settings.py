@@ -134,6 +134,9 @@ SERVICES_HINT = (
 
 
 DEBUG = env_bool("DEBUG")
+# With DEBUG on (the demo, development) the service still shows its own 404 and 500 pages,
+# not Django's technical ones (which list every URL); set TECHNICAL_ERROR_PAGES=1 to see those.
+TECHNICAL_ERROR_PAGES = env_bool("TECHNICAL_ERROR_PAGES")
 SECRET_KEY = env("SECRET_KEY") or (
     "insecure-development-key-never-used-in-production"
     if DEBUG
@@ -189,6 +192,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "axes.middleware.AxesMiddleware",
+    "diversion.middleware.ServiceErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "diversion.urls"

@@ -6,3 +6,9 @@ class EscalationsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "escalations"
+
+    def ready(self) -> None:
+        from cases import extensions
+        from escalations.selectors import escalation_timeline
+
+        extensions.add_timeline(escalation_timeline)

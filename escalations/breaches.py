@@ -32,7 +32,7 @@ from typing import Any
 
 from django.db import connection
 
-from base.clock import london_day_in_words
+from base.clock import london_date, london_day_in_words
 from escalations.models import Escalation
 from programmes.models import ReferralStatus
 from programmes.rules import counts_as_sql, referral_can_transition
@@ -177,6 +177,21 @@ class Breach:
             max_unexcused_absences=facts.get("max_unexcused_absences", 0),
         )
 
+    def headline(self, *, named: str) -> str:
+        """ "Flagged: no first appointment attended by 15 December 2026": the rule the escalation is
+        named after, with its deadline, for the case's timeline."""
+        if named == Escalation.Rule.FIRST_APPOINTMENT_MISSED:
+            what = f"no first appointment attended by {_day_month(self.first_appointment_due)}"
+        elif named == Escalation.Rule.COMPLETION_MISSED:
+            what = f"not completed by {_day_month(self.completion_due)}"
+        else:
+            absences = self.unexcused_absences
+            what = (
+                f"{absences} unexcused absence{'s' if absences != 1 else ''}, more than the "
+                f"{self.max_unexcused_absences} allowed"
+            )
+        return f"Flagged: {what}"
+
     def explain(self, *, named: str, late_counts_as_attended: bool) -> list[Fact]:
         """Every rule that fired with the facts that made it fire: `named` (the rule the
         escalation is named after) first, then the others, most serious first."""
@@ -204,6 +219,14 @@ class Breach:
             for rule in order
             if rule in self.rules_fired
         ]
+
+
+def _day_month(moment: datetime | None) -> str:
+    """ "15 December 2026": the day of a deadline in London."""
+    if moment is None:
+        return "its deadline"
+    day = london_date(moment)
+    return f"{day.day} {day:%B %Y}"
 
 
 def referral_breaches(*, referral_id: int, now: datetime) -> Breach | None:

@@ -13,7 +13,9 @@ from accounts.models import User
 from audit.services import audit_record
 from base.clock import LONDON
 from base.paging import LIST_CAP
+from cases.extensions import TimelineEvent
 from cases.models import Case, CaseStatus
+from escalations.breaches import Breach
 from escalations.models import Escalation
 from programmes.models import Referral, ReferralStatus
 from programmes.rules import acceptance_overdue_before
@@ -170,3 +172,28 @@ def _capped_counts(*querysets: QuerySet) -> tuple[int, ...]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 (compiled queries)
         return tuple(cursor.fetchone())
+
+
+def escalation_timeline(case: Case) -> list[TimelineEvent]:
+    """Each time the sweep flagged one of the case's referrals, for the case's timeline: what
+    was missed and by when ("Flagged: no first appointment attended by 15 December 2026")."""
+    escalations = Escalation.objects.filter(referral__case=case).select_related(
+        "referral__programme"
+    )
+    return [
+        TimelineEvent(
+            title=Breach.from_facts(escalation.facts, rule=escalation.rule).headline(
+                named=escalation.rule
+            ),
+            at=escalation.flagged_at,
+            by="the deadline sweep",
+            description=f"Referral {escalation.referral.reference} to "
+            f"{escalation.referral.programme.name}. "
+            + (
+                "Decided by a supervisor."
+                if escalation.decided_at
+                else "Waiting for a supervisor's decision."
+            ),
+        )
+        for escalation in escalations
+    ]

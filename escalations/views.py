@@ -8,10 +8,11 @@ force's escalation is a 404, and only a supervisor of a force reaches these page
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -40,7 +41,7 @@ from escalations.selectors import (
     queue_totals,
     waiting_on_others,
 )
-from escalations.services import escalation_decide
+from escalations.services import DecisionChecked, escalation_decide, escalation_decision_check
 from programmes.models import Programme
 from programmes.rules import ACCEPT_WITHIN_WORKING_DAYS
 from programmes.selectors import (
@@ -172,24 +173,172 @@ def _decided_message(escalation: Escalation) -> str:
     return f"Decision recorded: case {case.reference} is closed with no further action"
 
 
+CHECK_SALT = "escalations.decision-check"
+CHECK_MAX_AGE = 30 * 60  # as long as an idle session lasts
+DRAFTS = "escalation_drafts"  # the session's answers, for the check page's "Change" links
+
+
+def _answers(checked: DecisionChecked) -> dict[str, object]:
+    return {
+        "decision": checked.decision,
+        "rationale": checked.rationale,
+        "new_deadline": checked.new_deadline.isoformat() if checked.new_deadline else None,
+        "new_programme": checked.new_programme.pk if checked.new_programme else None,
+    }
+
+
+def _draft_form_data(answers: dict[str, object]) -> dict[str, str]:
+    """The decision form's POST data for answers kept in the session (to change them)."""
+    data = {"decision": answers["decision"], "rationale": answers["rationale"]}
+    if answers.get("new_deadline"):
+        day = date.fromisoformat(answers["new_deadline"])
+        data.update(
+            new_deadline_day=str(day.day),
+            new_deadline_month=str(day.month),
+            new_deadline_year=str(day.year),
+        )
+    if answers.get("new_programme"):
+        data["new_programme"] = str(answers["new_programme"])
+    return data
+
+
+def _consequences(checked: DecisionChecked, escalation: Escalation) -> list[str]:
+    """What recording the decision will do, in the order it happens."""
+    referral = escalation.referral
+    case = referral.case
+    withdrawn = (
+        f"The referral {referral.reference} to {referral.programme.name} "
+        f"({referral.programme.provider.name}) is withdrawn: its future appointments are "
+        "cancelled and the provider is told."
+    )
+    match checked.decision:
+        case Escalation.Decision.PROSECUTE:
+            return [
+                withdrawn,
+                f"Case {case.reference} closes as referred for prosecution: it goes back to "
+                "the standard process for a charging decision.",
+                "A printable case summary is made for the prosecution file.",
+            ]
+        case Escalation.Decision.EXTEND:
+            policy = referral.policy
+            return [
+                f"The missed deadline moves to the end of "
+                f"{london_day_in_words(checked.moved_deadline)}.",
+                f"The case goes back to the programme with {referral.programme.provider.name}.",
+                f"This uses extension {checked.extensions_after} of the "
+                f"{policy.max_extensions} the scheme allows.",
+            ]
+        case Escalation.Decision.RE_REFER:
+            return [
+                withdrawn,
+                f"A new referral is made to {checked.new_programme.name} "
+                f"({checked.new_programme.provider.name}), with new deadlines under the "
+                "scheme's policy.",
+                f"Case {case.reference} stays open.",
+            ]
+    return [
+        withdrawn,
+        f"Case {case.reference} closes with no further action: the person is not prosecuted "
+        "for this offence.",
+    ]
+
+
+def _decide_confirmed(request: HttpRequest, escalation: Escalation) -> str:
+    """Record the decision the supervisor checked and confirmed; the error to show, if any.
+
+    The answers come from the signed confirmation (exactly what the check page showed, never
+    re-typed), with the state they were checked against: a confirmation that is forged,
+    expired, or made before the case changed is refused, and nothing is recorded."""
+    try:
+        confirmed = signing.loads(
+            request.POST.get("confirmation", ""), salt=CHECK_SALT, max_age=CHECK_MAX_AGE
+        )
+        if confirmed["escalation"] != escalation.pk:
+            raise signing.BadSignature
+    except (signing.BadSignature, KeyError, TypeError):
+        return (
+            "This confirmation is not valid or has expired: check your decision again before "
+            "recording it."
+        )
+    answers = confirmed["answers"]
+    programme = None
+    if answers["new_programme"]:
+        programme = _programmes_to_re_refer(escalation).filter(pk=answers["new_programme"]).first()
+    try:
+        decided = escalation_decide(
+            escalation=escalation,
+            by=request.user,
+            decision=answers["decision"],
+            rationale=answers["rationale"],
+            new_deadline=(
+                date.fromisoformat(answers["new_deadline"]) if answers["new_deadline"] else None
+            ),
+            new_programme=programme,
+            state_seen=confirmed["state"],
+        )
+    except DomainError as error:
+        return error.message
+    request.session.get(DRAFTS, {}).pop(str(escalation.pk), None)
+    request.session.modified = True
+    messages.success(request, _decided_message(decided))
+    return ""
+
+
 @supervisor_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One escalation: the rule that fired, deadlines, attendance, history, and the decision."""
+    """One escalation: the rule that fired, deadlines, attendance, history, and the decision.
+
+    Deciding takes two steps (the GOV.UK check-answers pattern): the form is checked by the
+    same function the service uses, then a check page spells out what the decision will do,
+    and only its confirmation records it.
+    """
     escalation = escalation_get(user=request.user, pk=pk)
-    form = DecisionForm(
-        request.POST if request.method == "POST" else None,
-        programmes=_programmes_to_re_refer(escalation),
-    )
-    if request.method == "POST" and form.is_valid():
+    programmes = _programmes_to_re_refer(escalation)
+    data = request.POST if request.method == "POST" else None
+    drafts = request.session.get(DRAFTS, {})
+    if data is None and "change" in request.GET and str(pk) in drafts:
+        data = _draft_form_data(drafts[str(pk)])  # back from the check page to change an answer
+    form = DecisionForm(data, programmes=programmes)
+    if request.method == "POST" and "confirmation" in request.POST:
+        problem = _decide_confirmed(request, escalation)
+        if not problem:
+            return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+        draft = drafts.get(str(pk))
+        form = DecisionForm(_draft_form_data(draft) if draft else {}, programmes=programmes)
+        form.is_valid()
+        form.add_error(None, problem)
+        escalation = escalation_get(user=request.user, pk=pk)  # as it is now
+    elif request.method == "POST" and form.is_valid():
         try:
-            decided = escalation_decide(escalation=escalation, by=request.user, **form.cleaned_data)
+            checked = escalation_decision_check(
+                escalation=escalation, by=request.user, **form.cleaned_data
+            )
         except DomainError as error:
             error.show_on(form, {"programme": "new_programme"})
             # Decided meanwhile (another tab, another supervisor): show that decision.
             escalation = escalation_get(user=request.user, pk=pk)
         else:
-            messages.success(request, _decided_message(decided))
-            return redirect(reverse("escalations:detail", args=[escalation.pk]) + "#decision")
+            drafts[str(pk)] = _answers(checked)
+            request.session[DRAFTS] = drafts
+            escalation = escalation_shown(user=request.user, pk=escalation.pk)
+            confirmation = signing.dumps(
+                {"escalation": escalation.pk, "answers": _answers(checked), "state": checked.state},
+                salt=CHECK_SALT,
+            )
+            return render(
+                request,
+                "escalations/check_decision.html",
+                {
+                    "escalation": escalation,
+                    "case": escalation.referral.case,
+                    "checked": checked,
+                    "decision_label": Escalation.Decision(checked.decision).label,
+                    "consequences": _consequences(checked, escalation),
+                    "final": checked.decision
+                    in (Escalation.Decision.PROSECUTE, Escalation.Decision.NO_FURTHER_ACTION),
+                    "confirmation": confirmation,
+                },
+            )
     escalation = escalation_shown(user=request.user, pk=escalation.pk)
     referral = escalation.referral
     case = referral.case

@@ -127,14 +127,16 @@ def declined_referral_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]
 
 
 def referral_timeline(case: Case) -> list[TimelineEvent]:
-    """Every status change of the case's referrals."""
-    changes = ReferralStatusChange.objects.filter(referral__case=case).select_related(
-        "changed_by", "referral__programme"
+    """Every status change of the case's referrals (a flag by the sweep is the escalation's
+    own entry, which says what was missed and by when: escalations.selectors)."""
+    changes = (
+        ReferralStatusChange.objects.filter(referral__case=case)
+        .exclude(to_status=ReferralStatus.FLAGGED)
+        .select_related("changed_by", "referral__programme__provider")
     )
     return [
         TimelineEvent(
-            title=f"Referral {change.referral.reference}: "
-            f"{ReferralStatus(change.to_status).label.lower()}",
+            title=referral_change_title(change),
             at=change.changed_at,
             by=user_name(change.changed_by),
             description=change.reason or change.referral.programme.name,
@@ -196,6 +198,26 @@ def concern_flags(case_ids: Sequence[int]) -> dict[int, list[CaseFlag]]:
             )
         ]
     return flags
+
+
+def referral_change_title(change: ReferralStatusChange) -> str:
+    """What a referral's status change means, naming the provider where it acted."""
+    referral = change.referral
+    provider = referral.programme.provider.name
+    match change.to_status:
+        case ReferralStatus.NEW:
+            return f"Referral {referral.reference} made to {referral.programme.name} ({provider})"
+        case ReferralStatus.ACCEPTED if change.from_status == ReferralStatus.NEW:
+            return f"Referral accepted by {provider}"
+        case ReferralStatus.DECLINED:
+            return f"Referral declined by {provider}"
+        case ReferralStatus.IN_PROGRESS:
+            return "Programme started: first appointment attended"
+        case ReferralStatus.COMPLETED:
+            return f"Programme completed with {provider}"
+        case ReferralStatus.WITHDRAWN:
+            return f"Referral {referral.reference} withdrawn"
+    return f"Referral {referral.reference}: {ReferralStatus(change.to_status).label.lower()}"
 
 
 @extend_schema_field(ReferralSerializer(many=True))

@@ -288,7 +288,7 @@ def reoffending(scope: Scope, *, today: date) -> Report:
         [table],
         notes=[
             "A new case is a later drug case for the same person in this system (matched by "
-            "police national identifier, or by name and date of birth), with an offence within "
+            "PNC ID, or by name and date of birth), with an offence within "
             "the follow-up after the outcome. Offences recorded elsewhere (another force not "
             "using this system, or a prosecution outside it) are not seen, so these rates are "
             "lower bounds.",

@@ -157,6 +157,7 @@ FUTURE = (timezone.now() + timedelta(days=30)).replace(microsecond=0).isoformat(
 REFERENCE = {"reference": "case"}
 REFERRAL = {"reference": "referral"}
 APPOINTMENT = {"reference": "referral", "pk": "appointment"}
+DECISION = {"reference": "case", "decision_id": "decision"}
 
 
 DECLARATIONS: dict[str, Expect] = {
@@ -194,6 +195,7 @@ DECLARATIONS: dict[str, Expect] = {
     ),
     "cases:detail": Expect("page", FORCE_STAFF, args=REFERENCE, personal=GET),
     "cases:eligibility": Expect("page", FORCE_STAFF, args=REFERENCE, calls=(Call("post"),)),
+    "cases:replay": Expect("page", FORCE_STAFF, args=DECISION, personal=GET),
     "cases:correct": Expect(
         "page",
         FORCE_STAFF,
@@ -371,6 +373,7 @@ DECLARATIONS: dict[str, Expect] = {
     "case-eligibility": Expect(
         "api", FORCE_STAFF, args=REFERENCE, calls=(GET, Call("post")), personal=GET
     ),
+    "case-eligibility-replay": Expect("api", FORCE_STAFF, args=DECISION, personal=GET),
     "case-offer": Expect(
         "api",
         FORCE_STAFF,
@@ -563,6 +566,7 @@ MISSING = {
     "booking": "987654326",
     "programme": "987654327",
     "person": "987654328",
+    "decision": "987654329",
 }
 
 
@@ -770,6 +774,7 @@ def _finish_side(code: str, side: dict[str, Any]) -> Org:
         "api_token": str(token.pk),
         "programme": str(programme.pk),
         "person": str(person.pk),
+        "decision": str(referral.case.eligibility_decisions.first().pk),
         "person_token": signing.dumps(person.pk, salt=PERSON_TOKEN_SALT),
         "given_name": person.given_name,
         "family_name": person.family_name,

@@ -462,7 +462,13 @@ def test_eligibility_decision_records_inputs_reasons_and_history(
     assert decision.eligible is True
     assert decision.policy == policy
     assert decision.inputs["drugs"] == [
-        {"code": "cannabis", "class": "B", "quantity": "5.000", "unit": "g"}
+        {
+            "code": "cannabis",
+            "name": "Cannabis (herbal)",
+            "class": "B",
+            "quantity": "5.000",
+            "unit": "g",
+        }
     ]
     assert {reason["rule"] for reason in decision.reasons} >= {"age", "quantity"}
     assert decision.history == []

@@ -68,13 +68,20 @@ def only_reason(result: EligibilityResult, rule: str) -> Reason:
     return reason
 
 
-def diversion(days_before: int, *, diverted: bool = True) -> EarlierCase:
-    """An earlier case whose offence was `days_before` days before OFFENCE."""
+def diversion(
+    days_before: int, *, diverted: bool = True, offence_days_before: int | None = None
+) -> EarlierCase:
+    """An earlier diversion that ended `days_before` days before OFFENCE (None: not ended),
+    for an offence `offence_days_before` days before OFFENCE (a year before it ended)."""
+    ended_on = None if days_before is None else OFFENCE - timedelta(days=days_before)
+    if offence_days_before is None:
+        offence_days_before = (days_before or 0) + 365
     return EarlierCase(
-        offence_date=OFFENCE - timedelta(days=days_before),
+        offence_date=OFFENCE - timedelta(days=offence_days_before),
         force_name="Durham Constabulary",
         diverted=diverted,
         matched_by="name and date of birth",
+        ended_on=ended_on,
     )
 
 
@@ -261,36 +268,134 @@ def test_previous_drug_conviction_or_caution_is_not_eligible() -> None:
     assert not only_reason(result, "previous_record").passed
 
 
-def test_earlier_diversion_on_the_last_day_of_the_lookback_counts() -> None:
+def test_earlier_diversion_ended_on_the_last_day_of_the_lookback_counts() -> None:
     result = check(earlier_cases=(diversion(730),))
 
     assert not result.eligible
     reason = only_reason(result, "earlier_diversion")
     assert not reason.passed
-    assert "Found 1 earlier diversion in the last 730 days (none are allowed)" in reason.message
-    assert "2 November 2024 (Durham Constabulary)" in reason.message
+    assert reason.message == (
+        "Found 1 earlier diversion ended in the 730 days before this offence or not yet ended "
+        "(none are allowed): a Durham Constabulary case for an offence on 3 November 2023, "
+        "ended on 2 November 2024."
+    )
 
 
-def test_earlier_diversion_a_day_outside_the_lookback_does_not_count() -> None:
+def test_earlier_diversion_ended_one_day_inside_the_lookback_counts() -> None:
+    assert not check(earlier_cases=(diversion(729),)).eligible
+
+
+def test_earlier_diversion_ended_a_day_outside_the_lookback_does_not_count() -> None:
     result = check(earlier_cases=(diversion(731),))
 
     assert result.eligible
     reason = only_reason(result, "earlier_diversion")
     assert reason.passed
-    assert "Found 1 earlier case for this person, with 0 diversions" in reason.message
+    assert reason.message == (
+        "Found 1 earlier case for this person, with 0 diversions ended in the 730 days before "
+        "this offence or not yet ended (0 allowed). Not counted: a Durham Constabulary case "
+        "for an offence on 2 November 2023, ended on 1 November 2024, 731 days before this "
+        "offence."
+    )
+
+
+def test_earlier_diversion_ended_on_the_day_of_the_new_offence_counts() -> None:
+    result = check(earlier_cases=(diversion(0, offence_days_before=0),))
+
+    assert not result.eligible
+    assert "ended on 2 November 2026" in only_reason(result, "earlier_diversion").message
+
+
+def test_earlier_diversion_ended_after_the_new_offence_counts() -> None:
+    result = check(earlier_cases=(diversion(-3, offence_days_before=60),))
+
+    assert not result.eligible
+    assert "ended on 5 November 2026" in only_reason(result, "earlier_diversion").message
+
+
+def test_earlier_diversion_still_in_progress_counts_however_old_its_offence() -> None:
+    in_progress = diversion(None, offence_days_before=2000)
+
+    result = check(earlier_cases=(in_progress,))
+
+    assert not result.eligible
+    reason = only_reason(result, "earlier_diversion")
+    assert reason.message.endswith(
+        "a Durham Constabulary case for an offence on 12 May 2021, still in progress."
+    )
+
+
+def test_old_offence_counts_when_its_diversion_ended_inside_the_lookback() -> None:
+    # The offence was five years ago; the diversion ended a year ago: it counts.
+    assert not check(earlier_cases=(diversion(365, offence_days_before=1825),)).eligible
+
+
+def test_reason_names_the_earlier_case_of_the_same_force_by_reference() -> None:
+    own = replace(diversion(10), reference="TVP-000012", force_name="Thames Valley Police")
+
+    reason = only_reason(check(earlier_cases=(own,)), "earlier_diversion")
+
+    assert "TVP-000012 (Thames Valley Police) for an offence on" in reason.message
+    assert "ended on 23 October 2026" in reason.message
+
+
+def test_reason_lists_every_counted_diversion_latest_ended_first() -> None:
+    policy = replace(POLICY, max_previous_diversions=1)
+
+    reason = only_reason(
+        check(policy, earlier_cases=(diversion(400), diversion(None), diversion(100))),
+        "earlier_diversion",
+    )
+
+    assert not reason.passed
+    assert "Found 3 earlier diversions" in reason.message
+    assert "(at most 1 allowed)" in reason.message
+    in_progress = reason.message.index("still in progress")
+    assert in_progress < reason.message.index("ended on 25 July 2026")
+    assert reason.message.index("ended on 25 July 2026") < reason.message.index(
+        "ended on 28 September 2025"
+    )
+
+
+def test_passing_reason_says_which_diversions_counted_when_some_are_allowed() -> None:
+    policy = replace(POLICY, max_previous_diversions=1)
+
+    reason = only_reason(check(policy, earlier_cases=(diversion(100),)), "earlier_diversion")
+
+    assert reason.passed
+    assert "with 1 diversion ended in the 730 days" in reason.message
+    assert "(1 allowed): a Durham Constabulary case" in reason.message
+    assert reason.message.endswith("ended on 25 July 2026.")
+
+
+def test_not_counted_names_the_latest_diversion_outside_the_lookback() -> None:
+    reason = only_reason(check(earlier_cases=(diversion(900), diversion(800))), "earlier_diversion")
+
+    assert "Not counted: a Durham Constabulary case" in reason.message
+    assert "800 days before this offence." in reason.message
+    assert "900 days" not in reason.message
 
 
 def test_earlier_case_that_was_not_diverted_does_not_count() -> None:
-    result = check(earlier_cases=(diversion(30, diverted=False),))
+    result = check(earlier_cases=(diversion(30, diverted=False), diversion(None, diverted=False)))
 
     assert result.eligible
-    assert only_reason(result, "earlier_diversion").passed
+    reason = only_reason(result, "earlier_diversion")
+    assert reason.passed
+    assert "Not counted" not in reason.message
 
 
-def test_case_logged_after_this_offence_does_not_count_as_earlier() -> None:
-    result = check(earlier_cases=(diversion(-1),))
+def test_case_whose_offence_came_after_this_one_does_not_count_as_earlier() -> None:
+    later = check(
+        earlier_cases=(
+            diversion(None, offence_days_before=-1),
+            diversion(-5, offence_days_before=-1),
+        )
+    )
 
-    assert result.eligible
+    assert later.eligible
+    assert "Not counted" not in only_reason(later, "earlier_diversion").message
+    assert not check(earlier_cases=(diversion(None, offence_days_before=0),)).eligible
 
 
 def test_once_only_policy_refuses_a_second_diversion() -> None:
@@ -316,6 +421,7 @@ def test_lookback_comes_from_the_policy() -> None:
 
     assert not check(three_years, earlier_cases=(diversion(1000),)).eligible
     assert check(POLICY, earlier_cases=(diversion(1000),)).eligible
+    assert check(three_years, earlier_cases=(diversion(1096),)).eligible
 
 
 def test_no_history_says_nothing_was_found() -> None:

@@ -13,6 +13,7 @@ from accounts.models import Role, User
 from audit.models import AuditEvent
 from base.clock import LONDON, end_of_day, london_date
 from cases.models import CaseOutcome, CaseStatus, CaseStatusChange
+from escalations.breaches import Breach
 from escalations.models import Escalation
 from escalations.services import escalation_decide
 from escalations.sweep import sweep_deadlines
@@ -75,6 +76,26 @@ def make_escalation(
     Escalation.objects.filter(pk=escalation.pk).update(flagged_at=flagged_at)
     escalation.flagged_at = flagged_at
     return escalation
+
+
+CONFIRMATION = re.compile(r'name="confirmation" value="([^"]+)"')
+
+
+def check(client, escalation: Escalation, data: dict):
+    """Post the decision form: the answer is the check page, which records nothing."""
+    response = client.post(detail_url(escalation), data)
+    assert "Check your decision before recording it" in response.text, response.text[:3000]
+    return response
+
+
+def confirmation(response) -> str:
+    return CONFIRMATION.search(response.text).group(1)
+
+
+def decide(client, escalation: Escalation, data: dict):
+    """Post the decision form, then confirm it on the check page, as a supervisor does."""
+    token = confirmation(check(client, escalation, data))
+    return client.post(detail_url(escalation), {"confirmation": token}, follow=True)
 
 
 def queue_ids(html: str) -> list[int]:
@@ -316,7 +337,8 @@ def test_escalation_page_shows_the_rule_deadlines_attendance_and_history(
     assert 'data-deadline="first">' in html
     assert "0 used of 1 allowed" in html
     assert "No appointments were booked." in html
-    assert f"Referral {referral.reference}: flagged for escalation" in html  # the timeline
+    flagged = Breach.from_facts(escalation.facts).headline(named=escalation.rule)
+    assert f">{flagged}</h" in html  # the timeline: what was missed, and by when
     assert "Dylan Thomas" in html and referral.case.reference in html
     assert 'name="decision" type="radio" value="prosecute"' in html
     assert AuditEvent.objects.filter(
@@ -463,10 +485,10 @@ def test_prosecution_closes_the_case_and_makes_a_printable_summary(client, super
     client.force_login(supervisor)
     assert client.get(f"{detail_url(escalation)}summary/").status_code == 404
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {"decision": "prosecute", "rationale": "Three letters and no reply."},
-        follow=True,
     )
 
     html = response.content.decode()
@@ -510,8 +532,9 @@ def test_extension_moves_the_deadline_and_returns_the_case_to_the_programme(
     new_day = TODAY + timedelta(days=500)
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {
             "decision": "extend",
             "rationale": "In hospital for a month.",
@@ -519,7 +542,6 @@ def test_extension_moves_the_deadline_and_returns_the_case_to_the_programme(
             # A programme left chosen in the re-referral's hidden reveal is ignored.
             "new_programme": "999999",
         },
-        follow=True,
     )
 
     html = response.content.decode()
@@ -536,8 +558,9 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
     online = factories.ProgrammeFactory(name="Online course", forces_served=[factories.force()])
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {
             "decision": "re_refer",
             "rationale": "Works nights: an online course suits.",
@@ -545,7 +568,6 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
             # A date left in the extension's hidden reveal is ignored, even a bad one.
             "new_deadline_day": "99",
         },
-        follow=True,
     )
 
     assert "is re-referred to Online course" in response.content.decode()
@@ -559,10 +581,10 @@ def test_re_referral_opens_a_referral_to_the_chosen_programme(client, supervisor
 def test_no_further_action_closes_the_case_without_a_summary(client, supervisor, escalation):
     client.force_login(supervisor)
 
-    response = client.post(
-        detail_url(escalation),
+    response = decide(
+        client,
+        escalation,
         {"decision": "no_further_action", "rationale": "Moved abroad."},
-        follow=True,
     )
 
     assert "is closed with no further action" in response.content.decode()

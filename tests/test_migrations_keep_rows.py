@@ -15,8 +15,12 @@ from django_celery_beat.models import PeriodicTask
 
 from audit.models import AuditEvent
 from audit.roles import as_owner
+from cases.models import EligibilityDecision
+from cases.replay import replay
+from cases.services import eligibility_check
 from escalations.models import Escalation
 from programmes.models import Referral
+from tests import factories
 
 # Where each app stood before the move: escalations and retention did not exist yet.
 BEFORE_THE_MOVE = [
@@ -75,3 +79,30 @@ def test_escalations_keep_every_row_and_id_across_the_move(settings) -> None:
     assert {"escalations.sweep_deadlines", "escalations.queue_reminders"} <= tasks
     assert {"escalations.queue_digest", "retention.anonymise_expired"} <= tasks
     assert not {t for t in tasks if t.startswith(("programmes.sweep", "cases."))}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decisions_keep_every_row_and_gain_their_rules_version_and_drug_names() -> None:
+    officer = factories.UserFactory()
+    factories.PolicyFactory(force=officer.force)
+    case = factories.CaseFactory(created_by=officer, drugs=[("cocaine", "0.5"), ("cannabis", "2")])
+    decision = eligibility_check(case=case, by=officer)
+    rows = list(EligibilityDecision.objects.values_list("id", "eligible", "reasons", "history"))
+
+    _migrate([("cases", "0012_case_assignment")])
+    with connection.cursor() as cursor:  # the drugs as decisions stored them then: codes only
+        cursor.execute(
+            "UPDATE cases_eligibilitydecision SET inputs = jsonb_set(inputs, '{drugs}', "
+            "(SELECT jsonb_agg(item - 'name') FROM jsonb_array_elements(inputs->'drugs') item))"
+        )
+    executor = _migrate([("cases", "0012_case_assignment")])
+    _migrate(executor.loader.graph.leaf_nodes())
+
+    assert (
+        list(EligibilityDecision.objects.values_list("id", "eligible", "reasons", "history"))
+        == rows
+    )
+    migrated = EligibilityDecision.objects.get(pk=decision.pk)
+    assert migrated.rules_version == 1
+    assert [d["name"] for d in migrated.inputs["drugs"]] == ["Cannabis (herbal)", "Cocaine"]
+    assert replay(migrated).same

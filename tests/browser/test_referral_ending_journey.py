@@ -68,6 +68,7 @@ def test_a_prosecution_reaches_the_provider_and_a_move_reaches_the_officer(page,
     page.goto(f"/escalations/{escalation.pk}/")
     page.get_by_label("Refer for prosecution").check()
     page.get_by_label("Rationale", exact=True).fill("Arrested again for supply last week.")
+    page.get_by_role("button", name="Continue").click()  # to the check step
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_text("Decision recorded")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from io import StringIO
 
@@ -13,6 +14,8 @@ from cases.models import CaseOutcome, CaseStatus
 from escalations.models import Escalation
 from programmes.models import Referral, ReferralStatus
 from tests.browser.conftest import sign_in
+
+SCREENSHOTS = os.environ.get("SCREENSHOTS", "")
 
 
 def test_demo_supervisor_refers_a_missed_deadline_for_prosecution(page, demo):
@@ -44,7 +47,7 @@ def test_demo_supervisor_refers_a_missed_deadline_for_prosecution(page, demo):
 
     # A decision without a rationale is refused, and the choice made is kept.
     page.get_by_label("Refer for prosecution").check()
-    page.get_by_role("button", name="Record the decision").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
     expect(page.get_by_role("link", name="Give the rationale for the decision")).to_be_visible()
     expect(page.get_by_label("Refer for prosecution")).to_be_checked()
@@ -52,6 +55,23 @@ def test_demo_supervisor_refers_a_missed_deadline_for_prosecution(page, demo):
     page.get_by_label("Rationale", exact=True).fill(
         "No contact since the referral despite two letters and a call."
     )
+    page.get_by_role("button", name="Continue").click()
+
+    # The check step: the answers, what recording them will do, and nothing recorded yet.
+    expect(
+        page.get_by_role("heading", name="Check your decision before recording it")
+    ).to_be_visible()
+    expect(page.locator("[data-consequences]")).to_contain_text(
+        f"Case {case.reference} closes as referred for prosecution"
+    )
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/supervisor-check.png", full_page=True)
+    assert Escalation.objects.get(referral=referral).decided_at is None
+    page.get_by_role("link", name="Change the rationale").click()
+    expect(page.get_by_label("Rationale", exact=True)).to_have_value(
+        "No contact since the referral despite two letters and a call."
+    )
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Record the decision").click()
 
     expect(

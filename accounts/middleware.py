@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -63,3 +64,25 @@ class RefreshSessionMiddleware:
             if now - session.get("_refreshed", 0) >= SESSION_REFRESH_SECONDS:
                 session["_refreshed"] = now  # marks it modified: SessionMiddleware saves it
         return response
+
+
+# The warning before the idle sign-out comes this long before it (static/js/timeout.js).
+TIMEOUT_WARNING_SECONDS = 120
+
+
+def session_seconds_left(request: HttpRequest) -> int | None:
+    """How long, at the most, before the signed-in user's idle session ends, counted from its
+    last save (the middleware above may save it again after this page, which only adds
+    time: a warning from this figure is never late). None for a visitor not signed in."""
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    if session is None or user is None or not user.is_authenticated:
+        return None
+    now = int(time.time())
+    saved = session.get("_refreshed", now)
+    return max(0, settings.SESSION_COOKIE_AGE - (now - saved))
+
+
+def keep_alive(request: HttpRequest) -> None:
+    """Save the session now, so its idle time starts again (the "Stay signed in" button)."""
+    request.session["_refreshed"] = int(time.time())

@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", views.two_factor, name="two_factor"),
+    path("stay-signed-in/", views.stay_signed_in, name="stay_signed_in"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -17,6 +17,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.forms import CodeForm, TokenForm
+from accounts.middleware import keep_alive
 from accounts.models import ApiToken
 from audit.services import audit_record
 from base.errors import DomainError
@@ -117,3 +118,12 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     audit_record(user=request.user, action="change", obj=token, changes={"after": "revoked"})
     messages.success(request, f"Token “{token.name}” revoked")
     return redirect("accounts:tokens")
+
+
+@require_POST
+@login_required
+def stay_signed_in(request: HttpRequest) -> HttpResponse:
+    """The timeout warning's "Stay signed in": the idle time starts again; nothing else
+    changes, so a form half filled in on the page is kept."""
+    keep_alive(request)
+    return HttpResponse(status=204)

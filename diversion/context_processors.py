@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.middleware import TIMEOUT_WARNING_SECONDS, session_seconds_left
 from accounts.models import Role
 from escalations.selectors import open_escalation_count
 
@@ -14,9 +15,15 @@ from escalations.selectors import open_escalation_count
 API_ROLES = frozenset({Role.CUSTODY_OFFICER, Role.SUPERVISOR, Role.PROVIDER_STAFF, Role.ANALYST})
 
 
-def service(request: HttpRequest) -> dict[str, str]:
-    """The service name for the header and page titles."""
-    return {"service_name": settings.SERVICE_NAME}
+def service(request: HttpRequest) -> dict[str, object]:
+    """The service name for the header and page titles, and how long the signed-in user's
+    idle session has left (the timeout warning, templates/includes/timeout_warning.html)."""
+    return {
+        "service_name": settings.SERVICE_NAME,
+        "session_seconds_left": session_seconds_left(request),
+        "timeout_warning_seconds": TIMEOUT_WARNING_SECONDS,
+        "session_idle_seconds": settings.SESSION_COOKIE_AGE,
+    }
 
 
 def navigation(request: HttpRequest) -> dict[str, list[dict[str, str | bool]]]:

@@ -166,6 +166,7 @@ DECLARATIONS: dict[str, Expect] = {
     "accounts:login": Expect("public", EVERYONE, note="signed-in users are sent home"),
     "accounts:logout": Expect("public", EVERYONE, calls=(Call("post"),)),
     "accounts:two_factor": Expect("page", SIGNED_IN),
+    "accounts:stay_signed_in": Expect("page", SIGNED_IN, calls=(Call("post"),)),
     "accounts:tokens": Expect("page", SIGNED_IN, shows="token_name"),
     "accounts:token_revoke": Expect(
         "page", SIGNED_IN, args={"pk": "api_token"}, calls=(Call("post"),)

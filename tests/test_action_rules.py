@@ -397,3 +397,23 @@ def test_the_facts_are_exactly_those_the_rules_read() -> None:
 
 def test_a_closed_case_says_why_nothing_can_be_corrected() -> None:
     assert "closed" in correction_refusal("closed", REFERENCES)
+
+
+# The case list's next step for each status, as officers read it.
+NEXT_STEPS = {
+    "logged": "Check eligibility",
+    "ineligible": "Close for the standard process, or check again",
+    "eligible": "Make the offer",
+    "offered": "Record the person’s answer",
+    "accepted": "Refer to a programme",
+    "referred": "Provider to take the referral on",
+    "in_programme": "Person to attend the programme",
+    "awaiting_supervisor": "Supervisor to decide",
+    "closed": "None: closed",
+}
+
+
+def test_each_status_says_its_next_step() -> None:
+    from cases.rules import NEXT_STEP
+
+    assert NEXT_STEP == NEXT_STEPS

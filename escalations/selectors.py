@@ -31,33 +31,48 @@ def escalations_visible_to(user: User) -> QuerySet[Escalation]:
 @dataclass(frozen=True)
 class QueueTotals:
     """The queue's figures: open escalations (exact), decided ones (up to LIST_CAP + 1, so a
-    count above LIST_CAP reads "more than"), and when the oldest open one was flagged."""
+    count above LIST_CAP reads "more than"), when the oldest open one was flagged, and the
+    work waiting on others (waiting_on_others), each up to LIST_CAP + 1."""
 
     open: int
     decided: int
     oldest: datetime | None
+    offers_waiting: int = 0
+    referrals_waiting: int = 0
 
 
-def queue_totals(user: User) -> QueueTotals:
+def queue_totals(user: User, *, today: date) -> QueueTotals:
     """The supervisor's force's queue figures in one query, each from its own index range
-    (escalation_force_open, escalation_force_decided), never a pass over every escalation."""
+    (escalation_force_open, escalation_force_decided, ...), never a pass over every row."""
     if not user.is_authenticated or not user.is_force_supervisor:
         return QueueTotals(open=0, decided=0, oldest=None)
+    waiting, params = [], [user.force_id, user.force_id, LIST_CAP + 1, user.force_id]
+    for number, rows in enumerate(_waiting_on_others(user, today=today)):
+        sql, more = rows.order_by().values("pk")[: LIST_CAP + 1].query.sql_with_params()
+        waiting.append(f"(SELECT count(*) FROM ({sql}) AS waiting{number})")  # noqa: S608
+        params += more
     with connection.cursor() as cursor:
         cursor.execute(
-            """
+            f"""
             SELECT (SELECT count(*) FROM programmes_escalation
-                    WHERE force_id = %(force)s AND decided_at IS NULL),
+                    WHERE force_id = %s AND decided_at IS NULL),
                    (SELECT count(*) FROM (SELECT 1 FROM programmes_escalation
-                                          WHERE force_id = %(force)s AND decided_at IS NOT NULL
-                                          LIMIT %(cap)s) AS decided),
+                                          WHERE force_id = %s AND decided_at IS NOT NULL
+                                          LIMIT %s) AS decided),
                    (SELECT min(flagged_at) FROM programmes_escalation
-                    WHERE force_id = %(force)s AND decided_at IS NULL)
-            """,
-            {"force": user.force_id, "cap": LIST_CAP + 1},
+                    WHERE force_id = %s AND decided_at IS NULL),
+                   {", ".join(waiting)}
+            """,  # noqa: S608 (compiled querysets, no input)
+            params,
         )
-        open_count, decided, oldest = cursor.fetchone()
-    return QueueTotals(open=open_count, decided=decided, oldest=oldest)
+        open_count, decided, oldest, offers, referrals = cursor.fetchone()
+    return QueueTotals(
+        open=open_count,
+        decided=decided,
+        oldest=oldest,
+        offers_waiting=offers,
+        referrals_waiting=referrals,
+    )
 
 
 def open_escalation_count(user: User) -> int:
@@ -115,63 +130,47 @@ def escalation_shown(*, user: User, pk: int, action: str = "view", reason: str =
     return escalation
 
 
-# How many of each kind of waiting work the queue page lists (the counts say how many in all).
-WAITING_SHOWN = 5
+# How many of each kind of waiting work the waiting page lists, oldest first.
+WAITING_SHOWN = 50
 
 
 @dataclass(frozen=True)
 class WaitingOnOthers:
-    """Work of the supervisor's force waiting on someone else: offers the person has not
-    answered yet, oldest first, and new referrals a provider has not taken on within
-    ACCEPT_WITHIN_WORKING_DAYS, oldest first. Counts stop at LIST_CAP + 1."""
+    """Work of the supervisor's force waiting on someone else, oldest first: offers the
+    person has not answered yet, and new referrals a provider has not taken on within
+    ACCEPT_WITHIN_WORKING_DAYS (the counts are in queue_totals)."""
 
     offers: list[Case]
-    offers_count: int
     referrals: list[Referral]
-    referrals_count: int
 
 
-def waiting_on_others(user: User, *, today: date) -> WaitingOnOthers:
-    """What the supervisor's home shows besides escalations (four short queries, each one
-    index range of the force)."""
-    if not user.is_authenticated or not user.is_force_supervisor:
-        return WaitingOnOthers(offers=[], offers_count=0, referrals=[], referrals_count=0)
+def _waiting_on_others(user: User, *, today: date) -> tuple[QuerySet[Case], QuerySet[Referral]]:
+    """The force's offers waiting for an answer, and its referrals not taken on in time."""
     offers = Case.objects.filter(force_id=user.force_id, status=CaseStatus.OFFERED)
     cutoff = datetime.combine(acceptance_overdue_before(today), time.min, tzinfo=LONDON)
     referrals = Referral.objects.filter(
         status=ReferralStatus.NEW, case__force_id=user.force_id, referred_at__lt=cutoff
     )
-    offers_count, referrals_count = _capped_counts(offers, referrals)
+    return offers, referrals
+
+
+def waiting_on_others(user: User, *, today: date) -> WaitingOnOthers:
+    """The oldest of them, with what the page shows of each (two queries)."""
+    if not user.is_authenticated or not user.is_force_supervisor:
+        return WaitingOnOthers(offers=[], referrals=[])
+    offers, referrals = _waiting_on_others(user, today=today)
     return WaitingOnOthers(
         offers=list(
             offers.select_related("person")
             .annotate(offered_at=Max("offers__offered_at"))
             .order_by("created_at", "id")[:WAITING_SHOWN]
-        )
-        if offers_count
-        else [],
-        offers_count=offers_count,
+        ),
         referrals=list(
             referrals.select_related("case__person", "programme__provider").order_by(
                 "referred_at", "id"
             )[:WAITING_SHOWN]
-        )
-        if referrals_count
-        else [],
-        referrals_count=referrals_count,
+        ),
     )
-
-
-def _capped_counts(*querysets: QuerySet) -> tuple[int, ...]:
-    """How many rows each query finds, up to LIST_CAP + 1, all in one round trip."""
-    parts, params = [], []
-    for number, queryset in enumerate(querysets):
-        sql, more = queryset.order_by().values("pk")[: LIST_CAP + 1].query.sql_with_params()
-        parts.append(f"(SELECT count(*) FROM ({sql}) AS q{number})")  # noqa: S608 (compiled)
-        params += more
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 (compiled queries)
-        return tuple(cursor.fetchone())
 
 
 def escalation_timeline(case: Case) -> list[TimelineEvent]:

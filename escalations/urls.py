@@ -10,6 +10,7 @@ app_name = "escalations"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("waiting/", views.waiting, name="waiting"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/summary/", views.summary, name="summary"),
 ]

@@ -19,7 +19,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from audit.services import audit_many
 from base.clock import london_date, london_day_in_words
 from base.errors import DomainError
@@ -33,7 +32,7 @@ from escalations.forms import DECISION_HINTS, DecisionForm
 from escalations.models import Escalation
 from escalations.rules import SUMMARY, escalation_actions_for
 from escalations.selectors import (
-    WaitingOnOthers,
+    WAITING_SHOWN,
     escalation_get,
     escalation_queue,
     escalation_shown,
@@ -77,7 +76,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     programme_id = int(programme) if programme.isdigit() else None
     if programme_id not in {p.pk for p in programmes}:
         programme, programme_id = "", None
-    totals = queue_totals(user)
+    now = timezone.now()
+    totals = queue_totals(user, today=london_date(now))
     counts = {
         "open": totals.open,
         "decided": totals.decided if totals.decided <= LIST_CAP else f"{LIST_CAP:,}+",
@@ -90,7 +90,6 @@ def queue(request: HttpRequest) -> HttpResponse:
         object_type="escalations.escalation",
         rows=[(str(escalation.pk), escalation.referral.case.person_id) for escalation in page],
     )
-    now = timezone.now()
     for escalation in page:
         escalation.days_open = _days_since(escalation.flagged_at, now)
     filters = {"rule": rule, "programme": programme}
@@ -115,27 +114,36 @@ def queue(request: HttpRequest) -> HttpResponse:
         "programme": programme,
         "programmes": programmes,
         "filtered": bool(rule or programme),
-        "waiting": _waiting_shown(user, now),
+        "offers_waiting": totals.offers_waiting,
+        "referrals_waiting": totals.referrals_waiting,
         "accept_within": ACCEPT_WITHIN_WORKING_DAYS,
     }
     return render(request, "escalations/queue.html", context)
 
 
-def _waiting_shown(user: User, now: datetime) -> WaitingOnOthers:
-    """Offers and referrals waiting on others, their reads audited like every list's."""
-    waiting = waiting_on_others(user, today=london_date(now))
+@supervisor_required
+def waiting(request: HttpRequest) -> HttpResponse:
+    """The force's offers waiting for the person's answer and referrals a provider has not
+    taken on in time, oldest first, each linking to its case."""
+    now = timezone.now()
+    shown = waiting_on_others(request.user, today=london_date(now))
     audit_many(
-        user=user,
+        user=request.user,
         action="view",
         object_type="cases.case",
-        rows=[(case.reference, case.person_id) for case in waiting.offers]
-        + [(r.case.reference, r.case.person_id) for r in waiting.referrals],
+        rows=[(case.reference, case.person_id) for case in shown.offers]
+        + [(r.case.reference, r.case.person_id) for r in shown.referrals],
     )
-    for case in waiting.offers:
+    for case in shown.offers:
         case.days_waiting = _days_since(case.offered_at or case.created_at, now)
-    for referral in waiting.referrals:
+    for referral in shown.referrals:
         referral.days_waiting = _days_since(referral.referred_at, now)
-    return waiting
+    context = {
+        "waiting": shown,
+        "shown": WAITING_SHOWN,
+        "accept_within": ACCEPT_WITHIN_WORKING_DAYS,
+    }
+    return render(request, "escalations/waiting.html", context)
 
 
 def rule_facts(escalation: Escalation) -> list[Fact]:

@@ -246,6 +246,12 @@ DECLARATIONS: dict[str, Expect] = {
         "page", FORCE_STAFF, args=REFERENCE, calls=(Call("post", body={"reason": "Test"}),)
     ),
     # The supervisor's escalation pages.
+    "escalations:waiting": Expect(
+        "page",
+        SUPERVISORS,
+        note="lists people only while something waits; each one shown is audited "
+        "(tests/test_waiting_on_others.py)",
+    ),
     "escalations:queue": Expect(
         "page",
         SUPERVISORS,

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Role
+from audit.models import AuditEvent
 from base.clock import LONDON, working_days_before
 from cases.models import CaseStatus, Offer
 from programmes.models import ReferralStatus
@@ -63,11 +64,22 @@ def test_the_supervisor_sees_offers_and_referrals_waiting_on_others(client, supe
     type(other_force).objects.filter(pk=other_force.pk).update(referred_at=long_ago)
     client.force_login(supervisor)
 
-    page = client.get(QUEUE).content.decode()
+    queue = client.get(QUEUE).content.decode()
+    assert "1 offer waiting for the person’s answer" in queue
+    assert "1 referral not taken on by the provider within 3 working days" in queue
+    assert 'href="/escalations/waiting/"' in queue
 
-    assert "1 offer waiting for the person’s answer" in page
+    page = client.get("/escalations/waiting/").content.decode()
     assert f'href="/cases/{offered.reference}/"' in page and "offered 4 days ago" in page
-    assert "1 referral not taken on by the provider within 3 working days" in page
+    audited = set(
+        AuditEvent.objects.filter(user=supervisor, action="view").values_list(
+            "object_id", "person_id"
+        )
+    )
+    assert {
+        (offered.reference, offered.person_id),
+        (slow.case.reference, slow.case.person_id),
+    } <= audited
     assert f'href="/cases/{slow.case.reference}/"' in page
     assert slow.programme.provider.name in page
     assert f"/cases/{fresh.case.reference}/" not in page

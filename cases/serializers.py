@@ -438,6 +438,7 @@ class CaseDetailSerializer(serializers.ModelSerializer):
     assigned_to = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
+        allow_null=True,
         help_text="The officer in charge's username, or null while unassigned.",
     )
 
@@ -528,7 +529,9 @@ class CaseAssignmentSerializer(serializers.Serializer):
 class CaseAssignedSerializer(serializers.ModelSerializer):
     """The case and the officer now in charge of it."""
 
-    assigned_to = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_to = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Case

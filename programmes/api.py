@@ -212,7 +212,7 @@ class ReferralViewSet(mixins.ListModelMixin, GenericViewSet):
         return _provider_referral(request, reference)
 
     @docs.referral_notes
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def notes(self, request: Request, reference: str) -> Response:
         referral = referral_get(user=request.user, reference=reference)
         if request.method == "GET":

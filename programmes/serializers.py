@@ -243,6 +243,7 @@ class ProviderReferralSerializer(serializers.ModelSerializer):
     assigned_to = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
+        allow_null=True,
         help_text="The caseworker's username, or null while unassigned.",
     )
     report = ReportField()
@@ -457,7 +458,14 @@ class NoteSerializer(serializers.ModelSerializer):
     written_for_provider = serializers.SlugRelatedField(
         slug_field="name",
         read_only=True,
+        allow_null=True,
         help_text="The provider the author works for; null for the force's staff.",
+    )
+    concern_category = serializers.ChoiceField(
+        choices=ReferralNote.Category.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="What the concern is about; blank for a note that is not a concern.",
     )
 
     class Meta:

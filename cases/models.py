@@ -584,10 +584,9 @@ class StatusChange(models.Model):
         ordering = ["changed_at", "id"]
 
 
-class CaseAssignment(models.Model):
-    """One assignment of a case to an officer of its force (or back to nobody): the history."""
+class Assignment(models.Model):
+    """Base for the history rows of who a record was given to (or back to nobody)."""
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="assignments")
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -597,7 +596,16 @@ class CaseAssignment(models.Model):
     assigned_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["assigned_at", "id"]
+
+
+class CaseAssignment(Assignment):
+    """One assignment of a case to an officer of its force (or back to nobody): the history."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="assignments")
+
+    class Meta(Assignment.Meta):
         indexes = [models.Index(fields=["case", "assigned_at"], name="case_assignment_case")]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from base.errors import DomainError, IllegalTransition
 from base.sql import Statement
 from cases import person_details, rules
 from cases.models import (
+    Assignment,
     Case,
     CaseAssignment,
     CaseDrug,
@@ -749,22 +750,31 @@ def case_assign(*, case: Case, by: User, to: User | None) -> Case:
             raise IllegalTransition(
                 f"Case {case.reference} is closed: it is no longer given to an officer."
             )
-        before = case.assigned_to_id
-        after = to.pk if to is not None else None
-        if before == after:
-            return case
-        case.assigned_to = to
-        case.save(update_fields=["assigned_to", "updated_at"])
-        CaseAssignment.objects.create(case=case, assigned_to=to, assigned_by=by)
-        audit_record(
-            user=by,
-            action="change",
-            obj=case,
-            object_id=case.reference,
-            person_id=case.person_id,
-            changes={"before": {"assigned_to": before}, "after": {"assigned_to": after}},
-        )
+        assignment_record(history=CaseAssignment, obj=case, person_id=case.person_id, to=to, by=by)
     return case
+
+
+def assignment_record(
+    *, history: type[Assignment], obj: Any, person_id: int, to: User | None, by: User
+) -> None:
+    """Give a locked case or referral (`obj`, with `assigned_to` and a reference) to `to`: the
+    record, its history row (`history`) and the audit row. Giving it to whoever has it already
+    writes nothing. Call inside transaction.atomic."""
+    before = obj.assigned_to_id
+    after = to.pk if to is not None else None
+    if before == after:
+        return
+    obj.assigned_to = to
+    obj.save(update_fields=["assigned_to", "updated_at"])
+    history.objects.create(**{obj._meta.model_name: obj}, assigned_to=to, assigned_by=by)
+    audit_record(
+        user=by,
+        action="change",
+        obj=obj,
+        object_id=obj.reference,
+        person_id=person_id,
+        changes={"before": {"assigned_to": before}, "after": {"assigned_to": after}},
+    )
 
 
 # --- Corrections ---------------------------------------------------------------------------

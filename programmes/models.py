@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Case, Force, SchemePolicy, StatusChange
+from cases.models import Assignment, Case, Force, SchemePolicy, StatusChange
 
 
 class Provider(models.Model):
@@ -489,20 +489,12 @@ class ReferralNote(models.Model):
         return bool(self.concern_category)
 
 
-class ReferralAssignment(models.Model):
+class ReferralAssignment(Assignment):
     """One assignment of a referral to a caseworker (or back to nobody): the history."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="assignments")
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    assigned_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["assigned_at", "id"]
+    class Meta(Assignment.Meta):
         indexes = [models.Index(fields=["referral", "assigned_at"], name="assignment_referral")]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from base.sql import Statement
 from cases import rules as case_rules
 from cases.models import Case, CaseOutcome, CaseStatus
 from cases.services import (
+    assignment_record,
     case_lock,
     case_transition,
     next_reference,
@@ -877,20 +878,12 @@ def referral_assign(*, referral: Referral, by: User, to: User | None) -> Referra
                 f"Referral {referral.reference} is {referral.get_status_display().lower()}: "
                 "only an open referral can be given to a caseworker."
             )
-        before = referral.assigned_to_id
-        after = to.pk if to is not None else None
-        if before == after:
-            return referral
-        referral.assigned_to = to
-        referral.save(update_fields=["assigned_to", "updated_at"])
-        ReferralAssignment.objects.create(referral=referral, assigned_to=to, assigned_by=by)
-        audit_record(
-            user=by,
-            action="change",
+        assignment_record(
+            history=ReferralAssignment,
             obj=referral,
-            object_id=referral.reference,
             person_id=referral.case.person_id,
-            changes={"before": {"assigned_to": before}, "after": {"assigned_to": after}},
+            to=to,
+            by=by,
         )
     return referral
 
